@@ -1,0 +1,148 @@
+"""``/api/v1/comments``: intake and public reading."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import redis
+from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+from service.api.captcha import fresh_challenge
+from service.api.request_body import read_body, wants_html
+from service.api.schemas import ID_PATTERN, CommentSubmission, ThreadListing, validate
+from service.captcha import CaptchaError
+from service.exceptions import (
+    BadRequestError,
+    CaptchaInvalidError,
+    NotFoundError,
+    ValidationFailedError,
+)
+from service.services import services
+from service.store import Comment, CommentStatus, InvalidCursorError, NonceSpentError, isoformat
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("comments", __name__, url_prefix="/api/v1")
+
+
+def _captcha_failed(reason: str) -> CaptchaInvalidError:
+    return CaptchaInvalidError(
+        "the captcha was not solved; answer the new one",
+        errors={"captcha_answer": reason.replace("_", " ")},
+        extra={"reason": reason, "captcha": fresh_challenge()},
+    )
+
+
+@bp.post("/comments")
+def create() -> ResponseReturnValue:
+    """Accept a comment: check the captcha, store it, queue it for scoring."""
+    svc = services()
+    settings = svc.settings
+    data = read_body()
+    honeypot = bool(str(data.get(settings.honeypot_field) or "").strip())
+    submission = validate(
+        CommentSubmission,
+        data,
+        context={
+            "body_max_chars": settings.body_max_chars,
+            "author_name_required": settings.author_name_required,
+        },
+    )
+    try:
+        solved = svc.captcha.verify(submission.captcha_token, str(submission.captcha_answer))
+    except CaptchaError as exc:
+        raise _captcha_failed(exc.reason) from None
+    if submission.parent_id:
+        parent = svc.store.get(submission.parent_id)
+        if (
+            parent is None
+            or parent.status is not CommentStatus.PUBLISHED
+            or parent.thread != submission.thread
+        ):
+            raise ValidationFailedError(
+                "some fields are invalid",
+                errors={"parent_id": "must be a published comment of the same thread"},
+            )
+    comment = Comment(
+        id=secrets.token_urlsafe(16),
+        thread=submission.thread,
+        body=submission.body,
+        author_name=submission.author_name,
+        author_email=submission.author_email,
+        author_url=submission.author_url,
+        parent_id=submission.parent_id,
+        created_at=time.time(),
+        status=CommentStatus.PENDING,
+        ip=g.client_ip,
+        user_agent=(request.user_agent.string or "")[:512],
+        request_id=g.request_id,
+        honeypot=honeypot,
+        too_fast=solved.solve_seconds < settings.captcha_min_solve_seconds,
+    )
+    try:
+        must_enqueue = svc.store.accept(
+            comment, nonce=solved.nonce, nonce_ttl=settings.captcha_ttl_seconds
+        )
+    except NonceSpentError:
+        raise _captcha_failed("reused") from None
+    if must_enqueue:
+        try:
+            svc.queues.enqueue_scoring(request_id=g.request_id)
+        except redis.RedisError:
+            # Stored but not queued: the reconciler re-queues it, so accept it.
+            logger.warning("comment %s stored but not queued; the reconciler will", comment.id)
+    logger.info("accepted comment %s on request %s", comment.id, g.request_id)
+    status_url = url_for("comments.get_one", comment_id=comment.id, _external=True)
+    if wants_html():
+        return redirect(_back_to(comment), code=303)
+    response = jsonify({"id": comment.id, "status": comment.status.value, "status_url": status_url})
+    response.status_code = 202
+    response.headers["Location"] = status_url
+    return response
+
+
+def _back_to(comment: Comment) -> str:
+    """Where a browser goes after posting a form: the page it came from."""
+    target = request.referrer or comment.thread
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") and not target.startswith("/"):
+        target = "/"
+        parts = urlsplit(target)
+    query = "&".join(filter(None, [parts.query, urlencode({"comment": comment.id})]))
+    return parts._replace(query=query, fragment="comment-status").geturl()
+
+
+@bp.get("/comments/<comment_id>")
+def get_one(comment_id: str) -> Response:
+    """A comment's status and public fields, for whoever holds its id."""
+    comment = services().store.get(comment_id) if ID_PATTERN.match(comment_id) else None
+    if comment is None:
+        raise NotFoundError(f"no comment with id {comment_id[:64]!r}")
+    body: dict[str, Any] = comment.public_view() | {
+        "thread": comment.thread,
+        "status": comment.status.value,
+        "decided_at": isoformat(comment.decided_at) if comment.decided_at else None,
+    }
+    return jsonify(body)
+
+
+@bp.get("/comments")
+def list_thread() -> Response:
+    """Published comments of a thread, oldest first, with cursor pagination."""
+    query = validate(ThreadListing, request.args.to_dict())
+    try:
+        page = services().store.published(query.thread, limit=query.limit, cursor=query.cursor)
+    except InvalidCursorError:
+        raise BadRequestError("cursor is not valid; start again without it") from None
+    return jsonify(
+        {
+            "thread": query.thread,
+            "comments": [c.public_view() for c in page.items],
+            "next_cursor": page.next_cursor,
+        }
+    )

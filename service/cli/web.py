@@ -1,0 +1,49 @@
+"""``commentgate web``: serve the app under gunicorn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from service.app import create_app
+from service.cli.common import settings_or_exit
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return create_app(settings_or_exit())
+
+
+def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
+    """The gunicorn configuration ``commentgate web`` uses (benchmarks reuse it)."""
+    return {
+        "bind": bind,
+        "workers": workers,
+        "worker_class": "sync",
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "forwarded_allow_ips": "",
+    }
+
+
+@click.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def web(bind: str, workers: int) -> None:
+    """Serve the HTTP API and pages under gunicorn."""
+    settings_or_exit()  # fail fast, before gunicorn forks
+    _Gunicorn(gunicorn_options(bind, workers)).run()

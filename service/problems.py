@@ -1,0 +1,92 @@
+"""Every error becomes an ``application/problem+json`` response (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from service.exceptions import ProblemError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+#: Seconds a client should wait before retrying while Redis is unreachable.
+RETRY_AFTER_SECONDS = 5
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    """A problem body as a response with its status."""
+    response = Response(
+        json.dumps(body), status=int(body["status"]), mimetype=PROBLEM_MIMETYPE, headers=headers
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+#: Codes for werkzeug's HTTP errors, named like commentgate's own problems.
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def _http_code(exc: HTTPException) -> str:
+    if exc.code in _HTTP_CODES:
+        return _HTTP_CODES[exc.code]
+    name = (exc.name or "error").lower()
+    return "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install handlers that render every error as problem JSON."""
+
+    @app.errorhandler(ProblemError)
+    def _problem(exc: ProblemError) -> Response:
+        return problem_response(exc.to_problem())
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        body = {
+            "type": "about:blank",
+            "title": exc.name,
+            "status": status,
+            "code": _http_code(exc),
+            "detail": exc.description,
+        }
+        headers = dict(exc.get_response().headers)
+        headers.pop("Content-Type", None)
+        headers.pop("Content-Length", None)
+        return problem_response(body, headers)
+
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def _redis_down(exc: redis.RedisError) -> Response:
+        logger.warning("redis unavailable during %s %s: %s", request.method, request.path, exc)
+        body = {
+            "type": "about:blank",
+            "title": "Service unavailable",
+            "status": 503,
+            "code": "unavailable",
+            "detail": "storage is unreachable; retry shortly",
+        }
+        return problem_response(body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.error("unhandled error during %s %s", request.method, request.path)
+        body = {
+            "type": "about:blank",
+            "title": "Internal server error",
+            "status": 500,
+            "code": "internal_error",
+            "detail": "an unexpected error occurred; it has been logged",
+        }
+        return problem_response(body)

@@ -1,0 +1,83 @@
+"""RQ queues and the one place where commentgate enqueues jobs.
+
+Jobs are named by their import path, so the web app never imports the workers'
+code (nor the classifier it loads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from rq import Queue, Retry
+from rq.job import Job
+
+COMMENTS = "commentgate.comments"
+WEBHOOKS = "commentgate.webhooks"
+MAINTENANCE = "commentgate.maintenance"
+ALL_QUEUES = (COMMENTS, WEBHOOKS, MAINTENANCE)
+
+PROCESS_PENDING = "workers.jobs.process_pending"
+DELIVER_WEBHOOK = "workers.jobs.deliver_webhook"
+RECONCILE = "workers.jobs.reconcile"
+
+#: A scoring job decides one batch: a minute is ample even on a loaded machine.
+SCORING_TIMEOUT = 120
+#: Keep finished job results briefly (for ``rq info``), failures for a week.
+RESULT_TTL = 300
+FAILURE_TTL = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Queues:
+    """The queues commentgate uses, on one Redis connection."""
+
+    comments: Queue
+    webhooks: Queue
+    maintenance: Queue
+
+    @classmethod
+    def connect(cls, connection: redis.Redis) -> Queues:
+        """Open the queues on ``connection``."""
+        return cls(
+            comments=Queue(COMMENTS, connection=connection),
+            webhooks=Queue(WEBHOOKS, connection=connection),
+            maintenance=Queue(MAINTENANCE, connection=connection),
+        )
+
+    def enqueue_scoring(self, *, request_id: str = "") -> Job:
+        """Queue a job that claims and decides the comments waiting."""
+        return self.comments.enqueue(
+            PROCESS_PENDING,
+            job_timeout=SCORING_TIMEOUT,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+            retry=Retry(max=3, interval=[1, 5, 30]),
+            meta={"request_id": request_id} if request_id else None,
+        )
+
+    def enqueue_webhooks(
+        self,
+        deliveries: list[tuple[str, str]],
+        *,
+        max_retries: int,
+        backoff: int,
+        timeout: float,
+    ) -> list[Job]:
+        """Queue one delivery job per (event id, receiver URL).
+
+        Retries wait ``backoff`` seconds, doubling each time (at most an hour).
+        """
+        intervals = [min(backoff * 2**i, 3600) for i in range(max(max_retries, 1))]
+        data = [
+            Queue.prepare_data(
+                DELIVER_WEBHOOK,
+                args=(event_id, url),
+                timeout=int(timeout) + 10,
+                result_ttl=RESULT_TTL,
+                failure_ttl=FAILURE_TTL,
+                retry=Retry(max=max_retries, interval=intervals) if max_retries else None,
+            )
+            for event_id, url in deliveries
+        ]
+        return self.webhooks.enqueue_many(data) if data else []

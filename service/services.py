@@ -1,0 +1,57 @@
+"""The clients the web app shares between requests, kept in ``app.extensions``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+
+from service.captcha import CaptchaIssuer
+from service.queues import Queues
+from service.settings import Settings
+from service.store import CommentStore
+from service.store.lists import ListStore
+
+EXTENSION_KEY = "commentgate"
+
+
+@dataclass(frozen=True)
+class Services:
+    """Settings and clients of one app instance."""
+
+    settings: Settings
+    redis: redis.Redis
+    store: CommentStore
+    lists: ListStore
+    queues: Queues
+    captcha: CaptchaIssuer
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        """Create the clients named by the settings (connections open lazily)."""
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            health_check_interval=30,
+        )
+        return cls(
+            settings=settings,
+            redis=client,
+            store=CommentStore(client, schedule_ttl=settings.reconcile_after_seconds),
+            lists=ListStore(client),
+            queues=Queues.connect(client),
+            captcha=CaptchaIssuer(
+                settings.secret,
+                ttl_seconds=settings.captcha_ttl_seconds,
+                operations=settings.captcha_operations,
+                max_operand=settings.captcha_max_operand,
+            ),
+        )
+
+
+def services() -> Services:
+    """The services of the app handling the current request."""
+    found: Services = current_app.extensions[EXTENSION_KEY]
+    return found

@@ -1,0 +1,191 @@
+"""Typed settings shared by the web app, the workers and the CLI.
+
+Every setting is read once from a ``COMMENTGATE_*`` environment variable into a
+:class:`Settings` object and validated at start-up: an invalid value stops the
+process with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from service.exceptions import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+ENV_PREFIX = "COMMENTGATE_"
+
+Operation = Literal["+", "-", "x"]
+_DEFAULT_OPERATIONS: tuple[Operation, ...] = ("+", "-", "x")
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob of commentgate; see the settings table in README.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
+    )
+
+    env: Literal["production", "development"] = Field(
+        "production", description="`development` relaxes the secret-key requirement."
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Redis holding comments, queues and state."
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Signs captcha tokens and sessions. Required in production."
+    )
+    model_path: Path | None = Field(
+        None, description="Classifier model file (.skops); empty means the shipped model."
+    )
+    publish_below: float | None = Field(
+        None, ge=0, le=1, description="Publish below this spam probability (default: model card)."
+    )
+    spam_above: float | None = Field(
+        None, ge=0, le=1, description="File as spam at or above this (default: model card)."
+    )
+    max_links: int = Field(2, ge=0, description="More links than this hold a comment at least.")
+    premoderation: bool = Field(False, description="Hold every comment the model would publish.")
+
+    body_max_chars: int = Field(5000, ge=1, le=100_000, description="Longest comment body.")
+    author_name_required: bool = Field(True, description="Require `author_name` on intake.")
+    max_request_bytes: int = Field(
+        64 * 1024, ge=1024, description="Request bodies larger than this get 413."
+    )
+
+    captcha_ttl_seconds: int = Field(600, ge=10, description="How long a captcha token is valid.")
+    captcha_operations: Annotated[list[Operation], NoDecode] = Field(
+        default_factory=lambda: list(_DEFAULT_OPERATIONS),
+        description="Captcha operations, comma separated, from `+`, `-`, `x`.",
+    )
+    captcha_max_operand: int = Field(10, ge=2, le=99, description="Largest captcha operand.")
+    captcha_min_solve_seconds: float = Field(
+        2.0, ge=0, description="Answers faster than this carry reason `too_fast`."
+    )
+    honeypot_field: str = Field(
+        "hp_website", min_length=1, description="Form field humans never fill."
+    )
+
+    allowed_origins: CommaList = Field(
+        default_factory=list, description="Origins allowed to call the API from browsers (CORS)."
+    )
+    trusted_proxies: CommaList = Field(
+        default_factory=list,
+        description="Proxy addresses/networks whose X-Forwarded-For is honoured.",
+    )
+
+    webhook_urls: Annotated[list[AnyHttpUrl], NoDecode] = Field(
+        default_factory=list, description="Receivers of comment events, comma separated."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key for webhook signatures (default: secret key)."
+    )
+    webhook_timeout_seconds: float = Field(5.0, gt=0, description="Per-delivery HTTP timeout.")
+    webhook_max_retries: int = Field(5, ge=0, le=20, description="Delivery retries before failing.")
+
+    webhook_backoff_seconds: int = Field(
+        5, ge=1, le=3600, description="First retry delay; doubles with each retry."
+    )
+
+    batch_size: int = Field(500, ge=1, le=10_000, description="Comments scored per worker batch.")
+    claim_lease_seconds: int = Field(
+        60, ge=1, description="A claimed batch not decided within this is claimed again."
+    )
+    reconcile_after_seconds: int = Field(
+        30, ge=1, description="Pending comments older than this are re-queued."
+    )
+
+    @field_validator("captcha_operations", "webhook_urls", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return _split_commas(value)
+
+    @field_validator("allowed_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated_strings(cls, value: Any) -> Any:
+        return _split_commas(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_required_in_production(self) -> Settings:
+        if self.env == "production" and self.secret_key is None:
+            raise ValueError(
+                "COMMENTGATE_SECRET_KEY is required in production "
+                "(set COMMENTGATE_ENV=development to generate one)"
+            )
+        below, above = self.publish_below, self.spam_above
+        if below is not None and above is not None and below > above:
+            raise ValueError("COMMENTGATE_PUBLISH_BELOW must not exceed COMMENTGATE_SPAM_ABOVE")
+        return self
+
+    @cached_property
+    def secret(self) -> str:
+        """The secret key, generated for this process in development mode."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        logger.warning("no COMMENTGATE_SECRET_KEY set: generated one for this development process")
+        return secrets.token_urlsafe(32)
+
+    @cached_property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """``trusted_proxies`` parsed into networks."""
+        return [ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings from the environment.
+
+    Args:
+        **overrides: Values that take precedence over the environment (tests, CLI flags).
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        ConfigurationError: A variable is missing or invalid; the message names it.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = error.get("loc") or ()
+            name = f"{ENV_PREFIX}{str(loc[0]).upper()}" if loc else "settings"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}" if loc else message)
+        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,239 @@
+"""The comment store: every read and state change of comments in Redis."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import redis
+
+from service.store import keys, scripts
+from service.store.models import Comment, CommentStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A worker's verdict on one comment."""
+
+    comment: Comment
+    status: CommentStatus
+    score: float
+    model_version: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing and the cursor of the next, if any."""
+
+    items: list[Comment]
+    next_cursor: str | None
+
+
+class NonceSpentError(Exception):
+    """The captcha token was used before."""
+
+
+class InvalidCursorError(ValueError):
+    """A pagination cursor that this store did not issue."""
+
+
+class CommentStore:
+    """Reads and writes comments in Redis.
+
+    Args:
+        client: A Redis client (``decode_responses=False``).
+        schedule_ttl: Seconds the "scoring job scheduled" flag lives; after it, a lost
+            job no longer blocks new ones.
+    """
+
+    def __init__(self, client: redis.Redis, *, schedule_ttl: int = 30) -> None:
+        self.client = client
+        self._schedule_ttl = schedule_ttl
+        self._accept = client.register_script(scripts.ACCEPT)
+        self._claim = client.register_script(scripts.CLAIM)
+        self._decide = client.register_script(scripts.DECIDE)
+
+    def accept(self, comment: Comment, *, nonce: str | None, nonce_ttl: int) -> bool:
+        """Store a new pending comment and spend its captcha nonce, atomically.
+
+        Args:
+            comment: The comment, with status ``pending``.
+            nonce: The captcha token's nonce, or ``None`` when no captcha applies.
+            nonce_ttl: Seconds to remember the spent nonce (the token's lifetime).
+
+        Returns:
+            True when the caller must enqueue a scoring job (none is scheduled).
+
+        Raises:
+            NonceSpentError: The token was used before; nothing was stored.
+        """
+        fields: list[str] = []
+        for key, value in comment.to_redis().items():
+            fields += [key, value]
+        result = self._accept(
+            keys=[
+                keys.spent_nonce(nonce) if nonce else "",
+                keys.comment(comment.id),
+                keys.PENDING,
+                keys.DRAIN_SCHEDULED,
+            ],
+            args=[nonce_ttl, comment.id, comment.created_at, self._schedule_ttl, *fields],
+        )
+        if result == -1:
+            raise NonceSpentError(comment.id)
+        return bool(result == 1)
+
+    def get(self, comment_id: str) -> Comment | None:
+        """Return the comment, or ``None`` when there is none with that id."""
+        raw = self.client.hgetall(keys.comment(comment_id))
+        return Comment.from_redis(raw) if raw else None
+
+    def get_many(self, comment_ids: Sequence[str]) -> list[Comment]:
+        """Return the comments that exist among ``comment_ids``, in that order."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for comment_id in comment_ids:
+                pipe.hgetall(keys.comment(comment_id))
+            rows = pipe.execute()
+        return [Comment.from_redis(raw) for raw in rows if raw]
+
+    # -- the scoring queue ---------------------------------------------------------
+
+    def mark_scheduled(self) -> bool:
+        """Set the "scoring job scheduled" flag; True when it was not set."""
+        return bool(self.client.set(keys.DRAIN_SCHEDULED, "1", nx=True, ex=self._schedule_ttl))
+
+    def clear_scheduled(self) -> None:
+        """Clear the flag, so comments arriving from now on schedule a new job."""
+        self.client.delete(keys.DRAIN_SCHEDULED)
+
+    def claim(self, limit: int, *, lease_seconds: float) -> list[str]:
+        """Claim up to ``limit`` comments to decide, expired leases first.
+
+        Args:
+            limit: Most comments to claim.
+            lease_seconds: After this, another worker may claim them again.
+
+        Returns:
+            The claimed ids.
+        """
+        now = time.time()
+        ids = self._claim(
+            keys=[keys.PENDING, keys.INFLIGHT], args=[now, now + lease_seconds, limit]
+        )
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+
+    def record_decisions(self, decisions: Sequence[Decision]) -> list[str]:
+        """Store decisions for comments still pending; others are left as they are.
+
+        Returns:
+            The ids decided by this call (a decision repeated changes nothing).
+        """
+        if not decisions:
+            return []
+        redis_keys = [keys.PENDING, keys.INFLIGHT, keys.APPROVED_AUTHORS]
+        args: list[str | float] = [time.time()]
+        for d in decisions:
+            c = d.comment
+            redis_keys += [keys.comment(c.id), keys.thread_published(c.thread)]
+            args += [
+                c.id,
+                d.status.value,
+                repr(float(d.score)),
+                d.model_version,
+                json.dumps(list(d.reasons)),
+                c.created_at,
+                keys.email_digest(c.author_email) if c.author_email else "",
+            ]
+        decided = self._decide(keys=redis_keys, args=args)
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in decided]
+
+    def release(self, comment_ids: Sequence[str]) -> None:
+        """Drop the claim on comments (decided, or no longer pending)."""
+        if comment_ids:
+            self.client.zrem(keys.INFLIGHT, *comment_ids)
+
+    def backlog(self) -> tuple[int, int, float | None]:
+        """Return (pending, in flight, creation time of the oldest pending)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.zcard(keys.PENDING)
+            pipe.zcard(keys.INFLIGHT)
+            pipe.zrange(keys.PENDING, 0, 0, withscores=True)
+            pending, inflight, oldest = pipe.execute()
+        return int(pending), int(inflight), (float(oldest[0][1]) if oldest else None)
+
+    def expired_leases(self) -> int:
+        """How many claimed comments outlived their lease (their worker died)."""
+        return int(self.client.zcount(keys.INFLIGHT, "-inf", time.time()))
+
+    # -- authors ----------------------------------------------------------------
+
+    def previously_approved(self, emails: Sequence[str]) -> list[bool]:
+        """For each e-mail address, whether its author has a published comment."""
+        if not emails:
+            return []
+        digests = [keys.email_digest(e) if e else "" for e in emails]
+        found = self.client.smismember(keys.APPROVED_AUTHORS, digests)
+        return [bool(flag) and bool(e) for flag, e in zip(found, emails, strict=True)]
+
+    # -- public listing -----------------------------------------------------------
+
+    def published(self, thread: str, *, limit: int, cursor: str | None = None) -> Page:
+        """Published comments of a thread, oldest first.
+
+        Args:
+            thread: The thread's URL or slug.
+            limit: Page size.
+            cursor: The ``next_cursor`` of the previous page.
+
+        Raises:
+            InvalidCursorError: The cursor is not one this store issued.
+        """
+        key = keys.thread_published(thread)
+        after_score, after_id = _decode_cursor(cursor) if cursor else (None, "")
+        low: str | float = "-inf" if after_score is None else after_score
+        ids: list[str] = []
+        offset = 0
+        while len(ids) < limit + 1:
+            batch = cast(
+                list[tuple[bytes, float]],
+                self.client.zrange(
+                    key, low, "+inf", byscore=True, offset=offset, num=limit + 1, withscores=True
+                ),
+            )
+            if not batch:
+                break
+            offset += len(batch)
+            for raw_id, score in batch:
+                member = raw_id.decode()
+                if after_score is not None and (score, member) <= (after_score, after_id):
+                    continue
+                ids.append(member)
+        comments = self.get_many(ids[:limit])
+        more = len(ids) > limit
+        next_cursor = _encode_cursor(comments[-1]) if more and comments else None
+        return Page(items=comments, next_cursor=next_cursor)
+
+
+def _encode_cursor(last: Comment) -> str:
+    raw = json.dumps([last.created_at, last.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        score, member = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(member, str) or not isinstance(score, int | float):
+            raise TypeError
+        return float(score), member
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        raise InvalidCursorError("invalid cursor") from None

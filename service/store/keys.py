@@ -1,0 +1,35 @@
+"""Redis key names: every key commentgate writes starts with ``cg:``."""
+
+from __future__ import annotations
+
+import hashlib
+
+PREFIX = "cg:"
+PENDING = PREFIX + "pending"  # zset id -> created_at: stored, waiting for a worker
+INFLIGHT = PREFIX + "inflight"  # zset id -> lease deadline: claimed by a worker
+DRAIN_SCHEDULED = PREFIX + "drain:scheduled"  # flag: a scoring job is queued
+APPROVED_AUTHORS = PREFIX + "authors:approved"  # set of e-mail digests with a published comment
+
+
+def comment(comment_id: str) -> str:
+    """Hash holding one comment."""
+    return f"{PREFIX}comment:{comment_id}"
+
+
+def thread_published(thread: str) -> str:
+    """Sorted set of a thread's published comments, by creation time.
+
+    The thread is hashed so that any URL or slug makes a short, safe key.
+    """
+    digest = hashlib.sha256(thread.encode()).hexdigest()[:32]
+    return f"{PREFIX}thread:{digest}:published"
+
+
+def spent_nonce(nonce: str) -> str:
+    """Marker of a captcha token already used."""
+    return f"{PREFIX}captcha:spent:{nonce}"
+
+
+def email_digest(email: str) -> str:
+    """Digest of a normalised e-mail address, so sets never hold addresses in clear."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()

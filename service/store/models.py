@@ -1,0 +1,107 @@
+"""The comment record and its statuses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class CommentStatus(StrEnum):
+    """Where a comment is in its life."""
+
+    PENDING = "pending"
+    PUBLISHED = "published"
+    HELD = "held"
+    SPAM = "spam"
+    REJECTED = "rejected"
+
+
+FINAL_STATUSES = frozenset(CommentStatus) - {CommentStatus.PENDING}
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A stored comment with everything intake and the workers recorded about it."""
+
+    id: str
+    thread: str
+    body: str
+    author_name: str
+    created_at: float
+    status: CommentStatus
+    author_email: str = ""
+    author_url: str = ""
+    parent_id: str = ""
+    ip: str = ""
+    user_agent: str = ""
+    request_id: str = ""
+    honeypot: bool = False
+    too_fast: bool = False
+    score: float | None = None
+    model_version: str = ""
+    reasons: list[str] = field(default_factory=list)
+    decided_at: float | None = None
+
+    def to_redis(self) -> dict[str, str]:
+        """Flatten into the string fields of a Redis hash."""
+        out: dict[str, str] = {}
+        for key, value in asdict(self).items():
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                out[key] = "1" if value else "0"
+            elif isinstance(value, list):
+                out[key] = json.dumps(value)
+            else:
+                out[key] = str(value)
+        return out
+
+    @classmethod
+    def from_redis(cls, raw: Mapping[Any, Any]) -> Comment:
+        """Rebuild a comment from the fields of its Redis hash."""
+        data: dict[str, str] = {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in raw.items()
+        }
+        score = data.get("score")
+        decided = data.get("decided_at")
+        return cls(
+            id=data["id"],
+            thread=data["thread"],
+            body=data.get("body", ""),
+            author_name=data.get("author_name", ""),
+            created_at=float(data["created_at"]),
+            status=CommentStatus(data["status"]),
+            author_email=data.get("author_email", ""),
+            author_url=data.get("author_url", ""),
+            parent_id=data.get("parent_id", ""),
+            ip=data.get("ip", ""),
+            user_agent=data.get("user_agent", ""),
+            request_id=data.get("request_id", ""),
+            honeypot=data.get("honeypot") == "1",
+            too_fast=data.get("too_fast") == "1",
+            score=float(score) if score not in (None, "") else None,
+            model_version=data.get("model_version", ""),
+            reasons=json.loads(data["reasons"]) if data.get("reasons") else [],
+            decided_at=float(decided) if decided not in (None, "") else None,
+        )
+
+    def public_view(self) -> dict[str, Any]:
+        """Fields anyone may see: no e-mail, IP or user agent."""
+        return {
+            "id": self.id,
+            "parent_id": self.parent_id or None,
+            "author_name": self.author_name,
+            "author_url": self.author_url or None,
+            "body": self.body,
+            "created_at": isoformat(self.created_at),
+        }
+
+
+def isoformat(timestamp: float) -> str:
+    """Render an epoch timestamp as ISO 8601 UTC with milliseconds."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")

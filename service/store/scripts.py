@@ -1,0 +1,65 @@
+"""Lua scripts that make each state change of a comment atomic in Redis."""
+
+from __future__ import annotations
+
+#: Spend the captcha nonce, store the comment and mark it pending, in one step.
+#: KEYS: spent-nonce, comment hash, pending zset, drain-scheduled flag
+#: ARGV: nonce ttl, comment id, created_at, flag ttl, then field/value pairs
+#: Returns -1 when the nonce was spent already, 1 when a scoring job must be
+#: enqueued, 0 when one is already scheduled.
+ACCEPT = """
+if KEYS[1] ~= '' then
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return -1 end
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+if redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) then return 1 end
+return 0
+"""
+
+#: Claim up to ARGV[3] comments for a worker: first those whose lease expired
+#: (their worker died), then the oldest pending ones.
+#: KEYS: pending zset, inflight zset
+#: ARGV: now, lease deadline, limit
+CLAIM = """
+local limit = tonumber(ARGV[3])
+local ids = redis.call('ZRANGE', KEYS[2], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, limit)
+local room = limit - #ids
+if room > 0 then
+  local fresh = redis.call('ZRANGE', KEYS[1], 0, room - 1)
+  if #fresh > 0 then
+    redis.call('ZREM', KEYS[1], unpack(fresh))
+    for _, id in ipairs(fresh) do table.insert(ids, id) end
+  end
+end
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[2], ARGV[2], id) end
+return ids
+"""
+
+#: Record the decisions of a batch; a comment is decided only while it is pending.
+#: KEYS: pending zset, inflight zset, approved-authors set, then per comment:
+#:       its hash and its thread's published zset
+#: ARGV: decided_at, then per comment: id, status, score, model version,
+#:       reasons (JSON), created_at, e-mail digest ('' for none)
+#: Returns the ids that were decided by this call.
+DECIDE = """
+local decided = {}
+local n = (#KEYS - 3) / 2
+for i = 1, n do
+  local ckey, tkey = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+  local a = 2 + (i - 1) * 7
+  local id, status = ARGV[a], ARGV[a + 1]
+  if redis.call('HGET', ckey, 'status') == 'pending' then
+    redis.call('HSET', ckey, 'status', status, 'score', ARGV[a + 2],
+      'model_version', ARGV[a + 3], 'reasons', ARGV[a + 4], 'decided_at', ARGV[1])
+    if status == 'published' then
+      redis.call('ZADD', tkey, ARGV[a + 5], id)
+      if ARGV[a + 6] ~= '' then redis.call('SADD', KEYS[3], ARGV[a + 6]) end
+    end
+    table.insert(decided, id)
+  end
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+return decided
+"""

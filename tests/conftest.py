@@ -1,0 +1,124 @@
+"""Fixtures shared by the whole suite: a real Redis database flushed per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATASET_DIR = REPO_ROOT.parent / "shared" / "datasets" / "youtube-spam-collection"
+#: A dedicated database number so tests never touch data on database 0.
+TEST_REDIS_URL = os.environ.get("COMMENTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """URL of the test database, flushed before and after the test."""
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"tests need Redis at {TEST_REDIS_URL}: {exc}")
+    client.flushdb()
+    yield TEST_REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client on the flushed test database."""
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def dataset_dir() -> Path:
+    """The YouTube Spam Collection, or a skip when ../shared is absent."""
+    if not DATASET_DIR.is_dir() or not list(DATASET_DIR.glob("*.csv")):
+        pytest.skip(f"dataset not found at {DATASET_DIR} (needs ../shared)")
+    return DATASET_DIR
+
+
+# -- the web app ---------------------------------------------------------------------
+
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+def solve(question: str) -> int:
+    """Answer a captcha question such as ``"? \u2212 3 = 4"``."""
+    left, result = question.split(" = ")
+    a, op, b = left.split(" ")
+    ops = {"+": "+", "\u2212": "-", "\u00d7": "x"}[op]
+    if result == "?":
+        x, y = int(a), int(b)
+        return x + y if ops == "+" else x - y if ops == "-" else x * y
+    r = int(result)
+    if a == "?":
+        y = int(b)
+        return r - y if ops == "+" else r + y if ops == "-" else r // y
+    x = int(a)
+    return r - x if ops == "+" else x - r if ops == "-" else r // x
+
+
+def settings_env(redis_url: str, **extra: str) -> dict[str, str]:
+    """Environment for commentgate subprocesses on the test database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTGATE_")}
+    env.update(
+        COMMENTGATE_REDIS_URL=redis_url,
+        COMMENTGATE_SECRET_KEY=TEST_SECRET,
+        COMMENTGATE_CAPTCHA_MIN_SOLVE_SECONDS="0",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def make_settings(redis_url: str) -> Any:
+    """Build settings on the test database, with overrides."""
+    from service.settings import Settings
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "redis_url": redis_url,
+            "secret_key": TEST_SECRET,
+            "captcha_min_solve_seconds": 0,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def app(make_settings: Any) -> Flask:
+    from service.app import create_app
+
+    return create_app(make_settings())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def new_comment(client: FlaskClient, **fields: Any) -> dict[str, Any]:
+    """A valid comment payload with a freshly solved captcha."""
+    challenge = client.get("/api/v1/captcha").get_json()
+    payload: dict[str, Any] = {
+        "thread": "https://blog.example/posts/hello",
+        "body": "Thanks for the write-up, the part about caching helped me.",
+        "author_name": "Ada",
+        "captcha_token": challenge["token"],
+        "captcha_answer": str(solve(challenge["question"])),
+    }
+    payload.update(fields)
+    return payload

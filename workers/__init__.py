@@ -1,0 +1,1 @@
+"""RQ jobs that decide comments and deliver webhooks, and the worker entry point."""

@@ -1,0 +1,83 @@
+"""The decision policy: what happens to a comment given its score and the rules.
+
+Pure functions, so every rule is testable without Redis or a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.store import CommentStatus
+
+# Machine-readable reasons recorded with every decision.
+MODEL_SCORE = "model_score"
+HONEYPOT = "honeypot"
+LINKS = "links"
+BLOCKLIST = "blocklist"
+TOO_FAST = "too_fast"
+PREMODERATION = "premoderation"
+PREVIOUSLY_APPROVED = "previously_approved"
+ALLOWLIST = "allowlist"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Thresholds and switches of the decision."""
+
+    publish_below: float
+    spam_above: float
+    max_links: int
+    premoderation: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the worker knows about one comment when deciding it."""
+
+    score: float
+    links: int = 0
+    honeypot: bool = False
+    too_fast: bool = False
+    blocklisted: bool = False
+    allowlisted: bool = False
+    previously_approved: bool = False
+
+
+def decide(facts: Facts, policy: Policy) -> tuple[CommentStatus, tuple[str, ...]]:
+    """Decide a comment.
+
+    Order of precedence: the honeypot and the blocklist file as spam outright; a score
+    at or above ``spam_above`` files as spam; an allow-listed author or one with an
+    earlier published comment is published; otherwise the score publishes or holds,
+    and too many links, a too-fast captcha or pre-moderation hold what the score
+    would publish.
+
+    Args:
+        facts: The score and signals of the comment.
+        policy: The thresholds and switches in force.
+
+    Returns:
+        The status and the reasons that led to it.
+    """
+    if facts.honeypot:
+        return CommentStatus.SPAM, (HONEYPOT,)
+    if facts.blocklisted:
+        return CommentStatus.SPAM, (BLOCKLIST,)
+    if facts.score >= policy.spam_above:
+        return CommentStatus.SPAM, (MODEL_SCORE,)
+    if policy.premoderation:
+        return CommentStatus.HELD, (PREMODERATION,)
+    if facts.allowlisted:
+        return CommentStatus.PUBLISHED, (ALLOWLIST,)
+    if facts.previously_approved:
+        return CommentStatus.PUBLISHED, (PREVIOUSLY_APPROVED,)
+    holds: list[str] = []
+    if facts.score >= policy.publish_below:
+        holds.append(MODEL_SCORE)
+    if facts.links > policy.max_links:
+        holds.append(LINKS)
+    if facts.too_fast:
+        holds.append(TOO_FAST)
+    if holds:
+        return CommentStatus.HELD, tuple(holds)
+    return CommentStatus.PUBLISHED, (MODEL_SCORE,)

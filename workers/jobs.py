@@ -1,0 +1,171 @@
+"""RQ jobs. Each is an importable top-level function taking ids, never objects.
+
+Errors propagate to RQ (its retries and failed-job registry); nothing here catches
+and logs them away.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any
+
+from classifier import CommentInput, count_links
+from service.store import Comment, CommentStatus, Decision
+from workers import webhooks
+from workers.decision import Facts, decide
+from workers.runtime import WorkerRuntime, get_runtime
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPES = {
+    CommentStatus.PUBLISHED: "comment.published",
+    CommentStatus.HELD: "comment.held",
+    CommentStatus.SPAM: "comment.spam",
+}
+
+
+def process_pending() -> dict[str, int]:
+    """Claim a batch of waiting comments, score them together and decide each.
+
+    If more comments wait after the claim, another job is queued first, so several
+    workers decide batches in parallel. A comment is decided at most once: deciding
+    a comment that is no longer pending changes nothing.
+
+    Returns:
+        How many comments were claimed and decided.
+    """
+    rt = get_runtime()
+    rt.store.clear_scheduled()
+    ids = rt.store.claim(rt.settings.batch_size, lease_seconds=rt.settings.claim_lease_seconds)
+    if not ids:
+        return {"claimed": 0, "decided": 0}
+    pending, _, _ = rt.store.backlog()
+    if pending and rt.store.mark_scheduled():
+        rt.queues.enqueue_scoring()
+    decided = decide_comments(rt, ids)
+    return {"claimed": len(ids), "decided": len(decided)}
+
+
+def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
+    """Score and decide the given comments; returns the ids decided now."""
+    started = time.perf_counter()
+    comments = [c for c in rt.store.get_many(ids) if c.status is CommentStatus.PENDING]
+    if not comments:
+        rt.store.release(ids)
+        return []
+    scores = rt.model.predict_proba(
+        [
+            CommentInput(
+                text=c.body,
+                author_name=c.author_name or None,
+                author_url=c.author_url or None,
+                author_email=c.author_email or None,
+            )
+            for c in comments
+        ]
+    )
+    blocked = rt.lists.matcher("block")
+    allowed = rt.lists.matcher("allow")
+    approved = rt.store.previously_approved([c.author_email for c in comments])
+    decisions = []
+    for comment, score, earlier in zip(comments, scores, approved, strict=True):
+        facts = Facts(
+            score=float(score),
+            links=count_links(comment.body),
+            honeypot=comment.honeypot,
+            too_fast=comment.too_fast,
+            blocklisted=blocked.matches(comment),
+            allowlisted=allowed.matches(comment),
+            previously_approved=earlier,
+        )
+        status, reasons = decide(facts, rt.policy)
+        decisions.append(
+            Decision(
+                comment=comment,
+                status=status,
+                score=facts.score,
+                model_version=rt.model.version,
+                reasons=reasons,
+            )
+        )
+    decided = set(rt.store.record_decisions(decisions))
+    rt.store.release(ids)
+    _emit_events(rt, [d for d in decisions if d.comment.id in decided])
+    logger.info(
+        "decided %s of %s comments in %.1f ms with model %s",
+        len(decided),
+        len(ids),
+        (time.perf_counter() - started) * 1000,
+        rt.model.version,
+    )
+    return [d.comment.id for d in decisions if d.comment.id in decided]
+
+
+def _emit_events(rt: WorkerRuntime, decisions: list[Decision]) -> None:
+    urls = [str(url) for url in rt.settings.webhook_urls]
+    if not urls or not decisions:
+        return
+    events = []
+    for d in decisions:
+        comment = _decided_view(d)
+        events.append(webhooks.event_payload(EVENT_TYPES[d.status], comment))
+    event_ids = webhooks.store_events(rt.redis, events)
+    rt.queues.enqueue_webhooks(
+        [(event_id, url) for event_id in event_ids for url in urls],
+        max_retries=rt.settings.webhook_max_retries,
+        backoff=rt.settings.webhook_backoff_seconds,
+        timeout=rt.settings.webhook_timeout_seconds,
+    )
+
+
+def _decided_view(d: Decision) -> Comment:
+    return dataclasses.replace(
+        d.comment,
+        status=d.status,
+        score=d.score,
+        model_version=d.model_version,
+        reasons=list(d.reasons),
+    )
+
+
+def deliver_webhook(event_id: str, url: str) -> int:
+    """Deliver one stored event to one receiver (retried by RQ on failure)."""
+    rt = get_runtime()
+    if url not in {str(u) for u in rt.settings.webhook_urls}:
+        logger.warning(
+            "dropping delivery of %s: %s is no longer a configured receiver", event_id, url
+        )
+        return 0
+    secret = (
+        rt.settings.webhook_secret.get_secret_value()
+        if rt.settings.webhook_secret
+        else rt.settings.secret
+    )
+    return webhooks.deliver(
+        rt.redis, event_id, url, secret=secret, timeout=rt.settings.webhook_timeout_seconds
+    )
+
+
+def reconcile() -> dict[str, Any]:
+    """Re-queue scoring when comments wait too long or a worker died holding some.
+
+    Run every few seconds by ``commentgate scheduler``; idempotent.
+    """
+    rt = get_runtime()
+    pending, inflight, oldest = rt.store.backlog()
+    expired = rt.store.expired_leases()
+    waited = time.time() - oldest if oldest is not None else 0.0
+    requeued = bool(expired) or waited > rt.settings.reconcile_after_seconds
+    if requeued:
+        rt.store.mark_scheduled()
+        rt.queues.enqueue_scoring()
+        logger.warning(
+            "reconciler re-queued scoring: %s pending (oldest %.0f s), %s in flight, %s expired",
+            pending,
+            waited,
+            inflight,
+            expired,
+        )
+    return {"pending": pending, "inflight": inflight, "expired": expired, "requeued": requeued}
