@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 
-from service.api import captcha, comments, health
+from service.api import captcha, comments, health, metrics
 from service.client_ip import client_ip
+from service.logs import request_id_var
+from service.pages import init_pages
 from service.problems import register_error_handlers
 from service.services import EXTENSION_KEY, Services
 from service.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
+access_log = logging.getLogger("commentgate.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -51,8 +55,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.before_request
     def _identify() -> None:
+        g.started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id_var.set(g.request_id)
         g.client_ip = client_ip(
             request.remote_addr, request.headers.get("X-Forwarded-For"), networks
         )
@@ -61,8 +67,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     def _headers(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 2),
+            },
+        )
         return response
 
-    for blueprint in (health.bp, captcha.bp, comments.bp):
+    for blueprint in (health.bp, metrics.bp, captcha.bp, comments.bp):
         app.register_blueprint(blueprint)
+    init_pages(app)  # the demo page, HTML error pages and their security headers
     return app

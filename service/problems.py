@@ -6,10 +6,12 @@ import logging
 from typing import Any
 
 import redis
-from flask import Flask, Response, json, request
+from flask import Flask, Response, g, has_request_context, json, request
 from werkzeug.exceptions import HTTPException
 
+from service.api.request_body import wants_html
 from service.exceptions import ProblemError
+from service.pages.errors import render_form_problem
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +21,11 @@ RETRY_AFTER_SECONDS = 5
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    """A problem body as a response with its status."""
+    """A problem body as a response with its status (an HTML page for browser forms)."""
+    if has_request_context():
+        g.problem_code = body.get("code", "")
+        if wants_html():
+            return render_form_problem(body, headers)
     response = Response(
         json.dumps(body), status=int(body["status"]), mimetype=PROBLEM_MIMETYPE, headers=headers
     )

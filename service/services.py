@@ -8,6 +8,7 @@ import redis
 from flask import current_app
 
 from service.captcha import CaptchaIssuer
+from service.metrics import Metrics
 from service.queues import Queues
 from service.settings import Settings
 from service.store import CommentStore
@@ -26,6 +27,7 @@ class Services:
     lists: ListStore
     queues: Queues
     captcha: CaptchaIssuer
+    metrics: Metrics
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -48,6 +50,7 @@ class Services:
                 operations=settings.captcha_operations,
                 max_operand=settings.captcha_max_operand,
             ),
+            metrics=Metrics(client, fail_silently=True),
         )
 
 

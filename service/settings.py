@@ -109,6 +109,10 @@ class Settings(BaseSettings):
         5, ge=1, le=3600, description="First retry delay; doubles with each retry."
     )
 
+    metrics_token: SecretStr | None = Field(
+        None, description="If set, /metrics requires `Authorization: Bearer <token>`."
+    )
+
     batch_size: int = Field(500, ge=1, le=10_000, description="Comments scored per worker batch.")
     claim_lease_seconds: int = Field(
         60, ge=1, description="A claimed batch not decided within this is claimed again."

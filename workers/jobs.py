@@ -7,11 +7,18 @@ and logs them away.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
-from typing import Any
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from rq import get_current_job
 
 from classifier import CommentInput, count_links
+from service import metrics
+from service.logs import request_id_var
 from service.store import Comment, CommentStatus, Decision
 from workers import webhooks
 from workers.decision import Facts, decide
@@ -26,6 +33,47 @@ EVENT_TYPES = {
 }
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _job(func: Callable[P, R]) -> Callable[P, R]:
+    """Time a job, log one line for it, carrying the request id that queued it."""
+
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        job = get_current_job()
+        request_id = str((job.meta or {}).get("request_id", "")) if job else ""
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            result = func(*args, **kwargs)
+            outcome = "finished"
+            return result
+        finally:
+            duration = time.perf_counter() - started
+            request_id_var.reset(token)
+            logger.info(
+                "job %s %s %s in %.1f ms",
+                func.__name__,
+                job.id if job else "-",
+                outcome,
+                duration * 1000,
+                extra={
+                    "job": func.__name__,
+                    "job_id": job.id if job else None,
+                    "outcome": outcome,
+                    "duration_ms": round(duration * 1000, 2),
+                    "request_id": request_id,
+                },
+            )
+            get_runtime().metrics.observe(metrics.JOB_DURATION, [duration], job=func.__name__)
+
+    return run
+
+
+@_job
 def process_pending() -> dict[str, int]:
     """Claim a batch of waiting comments, score them together and decide each.
 
@@ -92,7 +140,9 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
         )
     decided = set(rt.store.record_decisions(decisions))
     rt.store.release(ids)
-    _emit_events(rt, [d for d in decisions if d.comment.id in decided])
+    applied = [d for d in decisions if d.comment.id in decided]
+    _record_metrics(rt, applied)
+    _emit_events(rt, applied)
     logger.info(
         "decided %s of %s comments in %.1f ms with model %s",
         len(decided),
@@ -101,6 +151,18 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
         rt.model.version,
     )
     return [d.comment.id for d in decisions if d.comment.id in decided]
+
+
+def _record_metrics(rt: WorkerRuntime, decisions: list[Decision]) -> None:
+    if not decisions:
+        return
+    by_reason: Counter[tuple[str, ...]] = Counter(
+        (d.status.value, reason) for d in decisions for reason in d.reasons
+    )
+    rt.metrics.count(metrics.DECISIONS, amounts=by_reason)
+    now = time.time()
+    rt.metrics.observe(metrics.DECISION_LATENCY, [now - d.comment.created_at for d in decisions])
+    rt.metrics.model_seen(rt.model.version)
 
 
 def _emit_events(rt: WorkerRuntime, decisions: list[Decision]) -> None:
@@ -130,6 +192,7 @@ def _decided_view(d: Decision) -> Comment:
     )
 
 
+@_job
 def deliver_webhook(event_id: str, url: str) -> int:
     """Deliver one stored event to one receiver (retried by RQ on failure)."""
     rt = get_runtime()
@@ -143,11 +206,18 @@ def deliver_webhook(event_id: str, url: str) -> int:
         if rt.settings.webhook_secret
         else rt.settings.secret
     )
-    return webhooks.deliver(
-        rt.redis, event_id, url, secret=secret, timeout=rt.settings.webhook_timeout_seconds
-    )
+    try:
+        status = webhooks.deliver(
+            rt.redis, event_id, url, secret=secret, timeout=rt.settings.webhook_timeout_seconds
+        )
+    except Exception:
+        rt.metrics.count(metrics.WEBHOOK_DELIVERIES, result="failed")
+        raise
+    rt.metrics.count(metrics.WEBHOOK_DELIVERIES, result="delivered" if status else "expired")
+    return status
 
 
+@_job
 def reconcile() -> dict[str, Any]:
     """Re-queue scoring when comments wait too long or a worker died holding some.
 

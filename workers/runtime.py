@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import redis
 
 from classifier import SpamModel, load_model
+from service.metrics import Metrics
 from service.queues import Queues
 from service.settings import Settings, load_settings
 from service.store import CommentStore
@@ -32,6 +33,7 @@ class WorkerRuntime:
     queues: Queues
     model: SpamModel
     policy: Policy
+    metrics: Metrics
 
     @classmethod
     def build(cls, settings: Settings) -> WorkerRuntime:
@@ -65,6 +67,7 @@ class WorkerRuntime:
             queues=Queues.connect(client),
             model=model,
             policy=policy,
+            metrics=Metrics(client),
         )
 
 

@@ -12,6 +12,7 @@ import redis
 from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
+from service import metrics
 from service.api.captcha import fresh_challenge
 from service.api.request_body import read_body, wants_html
 from service.api.schemas import ID_PATTERN, CommentSubmission, ThreadListing, validate
@@ -29,8 +30,29 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("comments", __name__, url_prefix="/api/v1")
 
+#: Outcome of a submission, by the problem code it failed with.
+_OUTCOMES = {
+    "captcha_invalid": "captcha_invalid",
+    "validation_failed": "invalid",
+    "malformed_body": "malformed",
+    "payload_too_large": "malformed",
+    "unsupported_media_type": "malformed",
+    "rate_limited": "rate_limited",
+    "unavailable": "unavailable",
+}
+
+
+@bp.after_request
+def _count_submission(response: Response) -> Response:
+    if request.endpoint == "comments.create":
+        code = g.get("problem_code")
+        outcome = "accepted" if response.status_code < 400 else _OUTCOMES.get(code or "", "error")
+        services().metrics.count(metrics.COMMENTS_RECEIVED, outcome=outcome)
+    return response
+
 
 def _captcha_failed(reason: str) -> CaptchaInvalidError:
+    services().metrics.count(metrics.CAPTCHA_FAILURES, reason=reason)
     return CaptchaInvalidError(
         "the captcha was not solved; answer the new one",
         errors={"captcha_answer": reason.replace("_", " ")},

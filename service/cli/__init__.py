@@ -8,11 +8,11 @@ training code.
 from __future__ import annotations
 
 import importlib
-import logging
-import sys
 from typing import Any
 
 import click
+
+from service.logs import configure_logging
 
 #: subcommand name -> "module:attribute" of its click command
 COMMANDS: dict[str, str] = {
@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "web": "service.cli.web:web",
     "worker": "workers.cli:worker",
     "scheduler": "workers.cli:scheduler",
+    "dev": "service.cli.dev:dev",
+    "config": "service.cli.config:config",
 }
 
 
@@ -46,11 +48,7 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 def cli(verbose: bool) -> None:
     """Commentgate: comment intake, spam scoring and moderation."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(verbose)
 
 
 def main(argv: list[str] | None = None) -> Any:

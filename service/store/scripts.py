@@ -27,9 +27,9 @@ local ids = redis.call('ZRANGE', KEYS[2], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0
 local room = limit - #ids
 if room > 0 then
   local fresh = redis.call('ZRANGE', KEYS[1], 0, room - 1)
-  if #fresh > 0 then
-    redis.call('ZREM', KEYS[1], unpack(fresh))
-    for _, id in ipairs(fresh) do table.insert(ids, id) end
+  for _, id in ipairs(fresh) do
+    redis.call('ZREM', KEYS[1], id)
+    table.insert(ids, id)
   end
 end
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[2], ARGV[2], id) end

@@ -69,14 +69,14 @@ def test_worker_decides_with_the_shipped_model(
         (PUBLISH_ALL, {"hp_website": "http://bot.example"}, "spam", "honeypot"),
         (
             PUBLISH_ALL,
-            {"body": "see http://a.example http://b.example http://c.example"},
+            {"body": "see http://a-shop.com http://b-shop.com http://c-shop.com"},
             "held",
             "links",
         ),
         (PUBLISH_ALL | {"COMMENTGATE_PREMODERATION": "true"}, {}, "held", "premoderation"),
         (
             PUBLISH_ALL | {"COMMENTGATE_MAX_LINKS": "5"},
-            {"body": "one http://a.example"},
+            {"body": "one http://a-shop.com"},
             "published",
             "model_score",
         ),
@@ -130,7 +130,7 @@ def test_previously_approved_author_is_published(
     second = post(
         client,
         author_email="ADA@example.org",
-        body="again, see http://a.example http://b.example http://c.example",
+        body="again, see http://a-shop.com http://b-shop.com http://c-shop.com",
     )
     workers.burst(COMMENTGATE_PUBLISH_BELOW="0", COMMENTGATE_SPAM_ABOVE="1")
     stored = redis_client.hgetall(keys.comment(second))
