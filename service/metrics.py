@@ -140,6 +140,11 @@ class Metrics:
                 )
         self._write(COUNTERS_KEY, fields, {})
 
+    @staticmethod
+    def counter_field(definition: Definition, **labels: str) -> tuple[str, str]:
+        """The (hash, field) of one counter, for scripts that increment it themselves."""
+        return COUNTERS_KEY, _field(definition, labels)
+
     def observe(self, definition: Definition, values: Sequence[float], **labels: str) -> None:
         """Record observations of a histogram."""
         if not values:

@@ -43,10 +43,10 @@ _OUTCOMES = {
 
 
 @bp.after_request
-def _count_submission(response: Response) -> Response:
-    if request.endpoint == "comments.create":
-        code = g.get("problem_code")
-        outcome = "accepted" if response.status_code < 400 else _OUTCOMES.get(code or "", "error")
+def _count_rejected_submission(response: Response) -> Response:
+    # Accepted submissions are counted by the store, in the same round trip.
+    if request.endpoint == "comments.create" and response.status_code >= 400:
+        outcome = _OUTCOMES.get(g.get("problem_code") or "", "error")
         services().metrics.count(metrics.COMMENTS_RECEIVED, outcome=outcome)
     return response
 
@@ -108,7 +108,10 @@ def create() -> ResponseReturnValue:
     )
     try:
         must_enqueue = svc.store.accept(
-            comment, nonce=solved.nonce, nonce_ttl=settings.captcha_ttl_seconds
+            comment,
+            nonce=solved.nonce,
+            nonce_ttl=settings.captcha_ttl_seconds,
+            counter=svc.metrics.counter_field(metrics.COMMENTS_RECEIVED, outcome="accepted"),
         )
     except NonceSpentError:
         raise _captcha_failed("reused") from None

@@ -62,13 +62,21 @@ class CommentStore:
         self._claim = client.register_script(scripts.CLAIM)
         self._decide = client.register_script(scripts.DECIDE)
 
-    def accept(self, comment: Comment, *, nonce: str | None, nonce_ttl: int) -> bool:
+    def accept(
+        self,
+        comment: Comment,
+        *,
+        nonce: str | None,
+        nonce_ttl: int,
+        counter: tuple[str, str] = ("", ""),
+    ) -> bool:
         """Store a new pending comment and spend its captcha nonce, atomically.
 
         Args:
             comment: The comment, with status ``pending``.
             nonce: The captcha token's nonce, or ``None`` when no captcha applies.
             nonce_ttl: Seconds to remember the spent nonce (the token's lifetime).
+            counter: A (hash, field) counter to add one to in the same round trip.
 
         Returns:
             True when the caller must enqueue a scoring job (none is scheduled).
@@ -85,8 +93,16 @@ class CommentStore:
                 keys.comment(comment.id),
                 keys.PENDING,
                 keys.DRAIN_SCHEDULED,
+                counter[0],
             ],
-            args=[nonce_ttl, comment.id, comment.created_at, self._schedule_ttl, *fields],
+            args=[
+                nonce_ttl,
+                comment.id,
+                comment.created_at,
+                self._schedule_ttl,
+                counter[1],
+                *fields,
+            ],
         )
         if result == -1:
             raise NonceSpentError(comment.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -49,7 +49,8 @@ class Comment:
     def to_redis(self) -> dict[str, str]:
         """Flatten into the string fields of a Redis hash."""
         out: dict[str, str] = {}
-        for key, value in asdict(self).items():
+        for key in _FIELD_NAMES:
+            value = getattr(self, key)
             if value is None:
                 continue
             if isinstance(value, bool):
@@ -100,6 +101,9 @@ class Comment:
             "body": self.body,
             "created_at": isoformat(self.created_at),
         }
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Comment))
 
 
 def isoformat(timestamp: float) -> str:

@@ -1,0 +1,54 @@
+"""Synthetic comments for load: varied, made up here (no dataset text)."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+
+import redis
+
+from service.store import Comment, CommentStatus, keys
+
+_WORDS = (
+    "great video thanks for sharing the song this part really helped me understand "
+    "love music guitar chorus lyrics remember when first heard years ago still good "
+    "subscribe channel check out my new free gift card win click here visit website "
+    "best deal offer today cheap followers views promo code money fast easy"
+).split()
+_DOMAINS = ("example-shop.com", "bit.ly", "my-music-blog.net", "tinyurl.com", "news-site.org")
+
+
+def synthetic_body(rng: random.Random) -> str:
+    """A comment body of 5 to 40 words, sometimes with a link."""
+    words = rng.choices(_WORDS, k=rng.randint(5, 40))
+    if rng.random() < 0.3:
+        words.insert(rng.randrange(len(words)), f"http://{rng.choice(_DOMAINS)}/{rng.randint(1, 999)}")
+    if rng.random() < 0.2:
+        words = [w.upper() for w in words]
+    return " ".join(words)
+
+
+def seed_pending(client: redis.Redis, count: int, *, seed: int = 7) -> list[str]:
+    """Store ``count`` pending comments as intake would (without scheduling a job)."""
+    rng = random.Random(seed)
+    now = time.time()
+    ids: list[str] = []
+    with client.pipeline(transaction=False) as pipe:
+        for i in range(count):
+            comment = Comment(
+                id=secrets.token_urlsafe(16),
+                thread=f"bench/thread-{i % 50}",
+                body=synthetic_body(rng),
+                author_name=f"user{rng.randint(1, 5000)}",
+                author_email=f"user{rng.randint(1, 5000)}@mail.example" if rng.random() < 0.5 else "",
+                created_at=now + i * 1e-6,
+                status=CommentStatus.PENDING,
+            )
+            ids.append(comment.id)
+            pipe.hset(keys.comment(comment.id), mapping=comment.to_redis())
+            pipe.zadd(keys.PENDING, {comment.id: comment.created_at})
+            if len(pipe) >= 2000:
+                pipe.execute()
+        pipe.execute()
+    return ids

@@ -1,0 +1,234 @@
+"""Saving and loading models with skops (never pickle), and their JSON model cards.
+
+A model ``NAME.skops`` has its card ``NAME_card.json`` beside it (so the default
+``model.skops`` has ``model_card.json``). Loading checks, in order: the card exists and
+names the installed scikit-learn version; the file's SHA-256 matches the card (a file
+changed after saving is refused); the file is a skops archive (a pickle is refused); it
+holds only allow-listed types. No code from the file runs before those checks pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import platform
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy
+import sklearn
+import skops
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+
+from classifier._model import SpamModel, Thresholds, fingerprint
+from classifier.exceptions import IncompatibleModelError, ModelLoadError, UntrustedModelError
+
+__all__ = [
+    "DEFAULT_MODEL_PATH",
+    "TRUSTED_TYPES",
+    "build_card",
+    "card_path",
+    "load_model",
+    "save_model",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The model shipped with the package.
+DEFAULT_MODEL_PATH: Path = Path(__file__).resolve().parent / "default_model" / "model.skops"
+
+#: Types a model file may contain beyond skops' defaults: our own classes by full name
+#: plus what ``skops.io.get_untrusted_types`` reports for the shipped model.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "classifier._features.CommentNormaliser",
+    "classifier._features.CommentStats",
+    "classifier._model.CalibratedSGDClassifier",
+)
+
+_PICKLE_PREFIXES = (b"\x80", b"(", b"c", b"]", b"}")
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+DATASET_CITATION = (
+    'T. C. Alberto, J. V. Lochter, T. A. Almeida, "TubeSpam: Comment Spam Filtering on '
+    'YouTube", Proc. 14th IEEE ICMLA, 2015. YouTube Spam Collection, UCI ML Repository '
+    "(dataset 380), CC BY 4.0."
+)
+
+
+def card_path(model_path: str | Path) -> Path:
+    """The model card path of a model file: ``NAME.skops`` -> ``NAME_card.json``."""
+    path = Path(model_path)
+    return path.with_name(f"{path.stem}_card.json")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a model depends on."""
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "skops": skops.__version__,
+    }
+
+
+def _deterministic_dumps(pipeline: Pipeline) -> bytes:
+    """Skops bytes with fixed zip timestamps and compression, so equal models are equal files."""
+    raw = sio.dumps(pipeline)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(raw)) as source,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
+        for name in sorted(source.namelist()):
+            info = zipfile.ZipInfo(name, date_time=_FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, source.read(name), compresslevel=9)
+    return out.getvalue()
+
+
+def build_card(
+    pipeline: Pipeline,
+    *,
+    thresholds: Thresholds,
+    metrics: dict[str, Any],
+    data: dict[str, Any],
+    params: dict[str, Any],
+    reproduce: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Assemble a model card.
+
+    Args:
+        pipeline: The fitted pipeline.
+        thresholds: Recommended thresholds.
+        metrics: Held-out metrics (including ``policy.band_share``).
+        data: Training data reference (files, counts, citation).
+        params: The chosen hyperparameters.
+        reproduce: The command that reproduces the model.
+        extra: More fields, merged last.
+
+    Returns:
+        The card as a JSON-serialisable dict (``sha256`` is filled in by :func:`save_model`).
+    """
+    card: dict[str, Any] = {
+        "model_version": f"cg-{fingerprint(pipeline)}",
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "task": "comment spam probability (calibrated)",
+        "training_data": data,
+        "hyperparameters": params,
+        "libraries": library_versions(),
+        "metrics": metrics,
+        "thresholds": {
+            "publish_below": thresholds.publish_below,
+            "spam_above": thresholds.spam_above,
+            "policy": "spam_above: at most 1% of ham filed as spam; publish_below: at most "
+            "2% of spam published; in between goes to moderators",
+        },
+        "band_share": metrics.get("policy", {}).get("band_share"),
+        "reproduce": reproduce,
+    }
+    card.update(extra or {})
+    return card
+
+
+def save_model(
+    model: SpamModel, path: str | Path, card_extra: dict[str, Any] | None = None
+) -> Path:
+    """Write ``model`` as a skops file and its JSON model card beside it.
+
+    Args:
+        model: The model to save.
+        path: Destination ``.skops`` file (parent folders are created).
+        card_extra: Fields merged into the card before writing.
+
+    Returns:
+        The path of the written card.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = _deterministic_dumps(model.pipeline)
+    card = dict(model.card)
+    card.update(card_extra or {})
+    card["libraries"] = library_versions()
+    card["model_file"] = path.name
+    card["sha256"] = hashlib.sha256(payload).hexdigest()
+    card["size_bytes"] = len(payload)
+    path.write_bytes(payload)
+    target = card_path(path)
+    target.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    model.card = card
+    logger.info("saved model %s to %s (%s bytes)", card.get("model_version"), path, len(payload))
+    return target
+
+
+def _read_card(path: Path) -> dict[str, Any]:
+    target = card_path(path)
+    if not target.is_file():
+        raise ModelLoadError(f"{path}: model card {target.name} is missing beside the model")
+    try:
+        card = json.loads(target.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"{target}: model card is not valid JSON ({exc})") from None
+    required = ("model_version", "thresholds", "libraries", "sha256")
+    if not isinstance(card, dict) or any(key not in card for key in required):
+        raise ModelLoadError(f"{target}: model card lacks {', '.join(required)}")
+    return card
+
+
+def load_model(path: str | Path | None = None) -> SpamModel:
+    """Load a model and its card, refusing anything that is not a clean skops file.
+
+    Args:
+        path: The ``.skops`` file; ``None`` for :data:`DEFAULT_MODEL_PATH`.
+
+    Returns:
+        The loaded model.
+
+    Raises:
+        ModelLoadError: The file or its card is missing or unreadable.
+        IncompatibleModelError: The model was made with another scikit-learn version.
+        UntrustedModelError: The file is a pickle, corrupt, modified, or holds other types.
+    """
+    path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    payload = path.read_bytes()
+    if not zipfile.is_zipfile(io.BytesIO(payload)):
+        kind = "a pickle" if payload.startswith(_PICKLE_PREFIXES) else "not a skops archive"
+        raise UntrustedModelError(f"{path}: refused, the file is {kind} (only skops files load)")
+    card = _read_card(path)
+    made_with = str(card["libraries"].get("scikit-learn"))
+    if made_with != sklearn.__version__:
+        raise IncompatibleModelError(
+            f"{path}: made with scikit-learn {made_with} but {sklearn.__version__} is "
+            "installed; retrain it with `commentgate train` (see the card's reproduce command)"
+        )
+    if hashlib.sha256(payload).hexdigest() != card["sha256"]:
+        raise UntrustedModelError(
+            f"{path}: refused, the file does not match the SHA-256 in its model card "
+            "(modified or corrupt)"
+        )
+    try:
+        untrusted = set(sio.get_untrusted_types(data=payload)) - set(TRUSTED_TYPES)
+        if untrusted:
+            names = ", ".join(sorted(untrusted))[:200]
+            raise UntrustedModelError(f"{path}: refused, the file holds untrusted types: {names}")
+        pipeline = sio.loads(payload, trusted=list(TRUSTED_TYPES))
+    except UntrustedModelError:
+        raise
+    except Exception as exc:  # skops raises many kinds for damaged archives
+        raise UntrustedModelError(
+            f"{path}: refused, not a valid skops model ({type(exc).__name__})"
+        ) from None
+    if not isinstance(pipeline, Pipeline) or "classifier" not in pipeline.named_steps:
+        raise UntrustedModelError(f"{path}: refused, the file does not hold a commentgate model")
+    model = SpamModel(pipeline, card)
+    logger.info("loaded model %s from %s", model.version, path)
+    return model

@@ -1,0 +1,62 @@
+"""Tests on the YouTube Spam Collection; skipped when ../shared is absent."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier import load_model
+from classifier._data import LabelledData, read_labelled
+from classifier._model import fingerprint
+from classifier._training import train_model
+
+pytestmark = pytest.mark.dataset
+
+
+@pytest.fixture(scope="module")
+def youtube(dataset_dir: Path) -> LabelledData:
+    return read_labelled(sorted(dataset_dir.glob("*.csv")))
+
+
+def test_reads_the_collection(youtube: LabelledData) -> None:
+    assert len(youtube) == 1956
+    assert int(youtube.labels.sum()) == 1005
+    assert youtube.formats == ["youtube"] * 5
+    assert not any("<br" in c.text or "&amp;" in c.text for c in youtube.comments)
+
+
+def test_bom_artefact_is_neutralised(youtube: LabelledData) -> None:
+    model = load_model()
+    sample = youtube.comments[::4]
+    stripped = [replace(c, text=c.text.replace("\ufeff", "")) for c in sample]
+    appended = [replace(c, text=c.text + "\ufeff") for c in stripped]
+    np.testing.assert_array_equal(model.predict_proba(stripped), model.predict_proba(appended))
+
+
+@pytest.mark.slow
+def test_default_model_is_reproducible(youtube: LabelledData) -> None:
+    shipped = load_model()
+    params = shipped.card["hyperparameters"]
+    grid = ({k: params[k] for k in ("loss", "alpha", "use_author_name")},)
+    result = train_model(youtube, grid=grid, random_state=int(params["seed"]))
+    assert f"cg-{fingerprint(result.pipeline)}" == shipped.version
+    assert result.thresholds == shipped.thresholds
+
+
+def test_console_script_scores(dataset_dir: Path) -> None:
+    script = Path(sys.executable).parent / "commentgate"
+    done = subprocess.run(
+        [str(script), "score"],
+        input='{"text": "check out my channel http://bit.ly/x"}\n',
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"spam_probability"' in done.stdout
