@@ -10,7 +10,7 @@ import uuid
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 
-from service.api import captcha, comments, health, metrics
+from service.api import captcha, comments, health, metrics, moderation
 from service.client_ip import client_ip
 from service.logs import request_id_var
 from service.pages import init_pages
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
         return response
 
-    for blueprint in (health.bp, metrics.bp, captcha.bp, comments.bp):
+    for blueprint in (health.bp, metrics.bp, captcha.bp, comments.bp, moderation.bp):
         app.register_blueprint(blueprint)
     init_pages(app)  # the demo page, HTML error pages and their security headers
     return app

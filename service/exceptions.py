@@ -7,6 +7,8 @@ Hierarchy::
     ├── StoreUnavailableError     Redis cannot be reached (HTTP 503 + Retry-After)
     └── ProblemError              a client error rendered as application/problem+json
         ├── BadRequestError       400 malformed body
+        ├── UnauthorizedError     401 missing or bad moderator token
+        ├── ForbiddenError        403 the moderator's role does not allow it
         ├── NotFoundError         404 unknown resource
         ├── ConflictError         409 the resource changed under the caller
         ├── PayloadTooLargeError  413 body over COMMENTGATE_MAX_REQUEST_BYTES
@@ -78,6 +80,18 @@ class BadRequestError(ProblemError):
     """The body could not be parsed."""
 
     status, code, title = 400, "malformed_body", "Malformed request body"
+
+
+class UnauthorizedError(ProblemError):
+    """No valid moderator token (or session) came with the request."""
+
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class ForbiddenError(ProblemError):
+    """The moderator's role does not allow this."""
+
+    status, code, title = 403, "forbidden", "Not allowed"
 
 
 class NotFoundError(ProblemError):

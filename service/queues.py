@@ -15,11 +15,15 @@ from rq.job import Job
 COMMENTS = "commentgate.comments"
 WEBHOOKS = "commentgate.webhooks"
 MAINTENANCE = "commentgate.maintenance"
-ALL_QUEUES = (COMMENTS, WEBHOOKS, MAINTENANCE)
+LEARNING = "commentgate.learning"
+ALL_QUEUES = (COMMENTS, WEBHOOKS, MAINTENANCE, LEARNING)
 
 PROCESS_PENDING = "workers.jobs.process_pending"
 DELIVER_WEBHOOK = "workers.jobs.deliver_webhook"
 RECONCILE = "workers.jobs.reconcile"
+PURGE = "workers.jobs.purge_expired"
+UPDATE_MODEL = "workers.learning.update_model"
+LEARNING_SCHEDULED = "cg:learning:scheduled"
 
 #: A scoring job decides one batch: a minute is ample even on a loaded machine.
 SCORING_TIMEOUT = 120
@@ -35,6 +39,7 @@ class Queues:
     comments: Queue
     webhooks: Queue
     maintenance: Queue
+    learning: Queue
 
     @classmethod
     def connect(cls, connection: redis.Redis) -> Queues:
@@ -43,6 +48,7 @@ class Queues:
             comments=Queue(COMMENTS, connection=connection),
             webhooks=Queue(WEBHOOKS, connection=connection),
             maintenance=Queue(MAINTENANCE, connection=connection),
+            learning=Queue(LEARNING, connection=connection),
         )
 
     def enqueue_scoring(self, *, request_id: str = "") -> Job:
@@ -53,6 +59,24 @@ class Queues:
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
             retry=Retry(max=3, interval=[1, 5, 30]),
+            meta={"request_id": request_id} if request_id else None,
+        )
+
+    def enqueue_learning(self, *, request_id: str = "") -> Job | None:
+        """Queue a model update from new moderator feedback, unless one is waiting.
+
+        The update job clears :data:`LEARNING_SCHEDULED` when it starts, so feedback
+        arriving during an update schedules the next one.
+        """
+        connection = self.learning.connection
+        if not connection.set(LEARNING_SCHEDULED, "1", nx=True, ex=3600):
+            return None
+        return self.learning.enqueue(
+            UPDATE_MODEL,
+            job_timeout=1800,
+            result_ttl=7 * 24 * 3600,
+            failure_ttl=FAILURE_TTL,
+            retry=Retry(max=2, interval=[60, 300]),
             meta={"request_id": request_id} if request_id else None,
         )
 

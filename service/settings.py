@@ -113,6 +113,10 @@ class Settings(BaseSettings):
         None, description="If set, /metrics requires `Authorization: Bearer <token>`."
     )
 
+    retention_days: int = Field(
+        30, ge=1, le=3650, description="Spam and rejected comments are purged after this."
+    )
+
     batch_size: int = Field(500, ge=1, le=10_000, description="Comments scored per worker batch.")
     claim_lease_seconds: int = Field(
         60, ge=1, description="A claimed batch not decided within this is claimed again."

@@ -11,7 +11,7 @@ from rq.cron import CronScheduler
 
 from classifier.exceptions import ModelLoadError
 from service.cli.common import settings_or_exit
-from service.queues import ALL_QUEUES, MAINTENANCE, RECONCILE
+from service.queues import ALL_QUEUES, MAINTENANCE, PURGE, RECONCILE
 from workers import jobs
 from workers.runtime import WorkerRuntime, set_runtime
 
@@ -64,7 +64,7 @@ def worker(burst: bool, queue_names: str, worker_class: str, name: str | None) -
     "--interval", default=5, show_default=True, type=click.IntRange(1, 3600), help="Seconds."
 )
 def scheduler(interval: int) -> None:
-    """Run RQ's cron scheduler: the reconciler every INTERVAL seconds."""
+    """Run RQ's cron scheduler: the reconciler every INTERVAL seconds, retention hourly."""
     settings = settings_or_exit()
     connection = redis.Redis.from_url(settings.redis_url)
     cron = CronScheduler(connection=connection, logging_level="WARNING")
@@ -76,5 +76,14 @@ def scheduler(interval: int) -> None:
         result_ttl=60,
         failure_ttl=24 * 3600,
         name=RECONCILE,
+    )
+    cron.register(
+        jobs.purge_expired,
+        queue_name=MAINTENANCE,
+        interval=3600,
+        job_timeout=600,
+        result_ttl=24 * 3600,
+        failure_ttl=7 * 24 * 3600,
+        name=PURGE,
     )
     cron.start()  # type: ignore[no-untyped-call]

@@ -17,8 +17,9 @@ from typing import Any, ParamSpec, TypeVar
 from rq import get_current_job
 
 from classifier import CommentInput, count_links
-from service import metrics
+from service import events, metrics
 from service.logs import request_id_var
+from service.moderation.decisions import Moderation
 from service.store import Comment, CommentStatus, Decision
 from workers import webhooks
 from workers.decision import Facts, decide
@@ -166,19 +167,11 @@ def _record_metrics(rt: WorkerRuntime, decisions: list[Decision]) -> None:
 
 
 def _emit_events(rt: WorkerRuntime, decisions: list[Decision]) -> None:
-    urls = [str(url) for url in rt.settings.webhook_urls]
-    if not urls or not decisions:
-        return
-    events = []
-    for d in decisions:
-        comment = _decided_view(d)
-        events.append(webhooks.event_payload(EVENT_TYPES[d.status], comment))
-    event_ids = webhooks.store_events(rt.redis, events)
-    rt.queues.enqueue_webhooks(
-        [(event_id, url) for event_id in event_ids for url in urls],
-        max_retries=rt.settings.webhook_max_retries,
-        backoff=rt.settings.webhook_backoff_seconds,
-        timeout=rt.settings.webhook_timeout_seconds,
+    events.emit(
+        rt.redis,
+        rt.queues,
+        rt.settings,
+        [events.payload(EVENT_TYPES[d.status], _decided_view(d)) for d in decisions],
     )
 
 
@@ -239,3 +232,19 @@ def reconcile() -> dict[str, Any]:
             expired,
         )
     return {"pending": pending, "inflight": inflight, "expired": expired, "requeued": requeued}
+
+
+@_job
+def purge_expired() -> dict[str, int]:
+    """Delete spam and rejected comments older than the retention period.
+
+    Run hourly by ``commentgate scheduler``; idempotent.
+    """
+    rt = get_runtime()
+    cutoff = time.time() - rt.settings.retention_days * 86400
+    purged = Moderation(rt.redis, rt.store).purge(
+        (CommentStatus.SPAM.value, CommentStatus.REJECTED.value), older_than=cutoff
+    )
+    if purged:
+        logger.info("purged %s spam and rejected comments past retention", purged)
+    return {"purged": purged}

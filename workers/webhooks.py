@@ -1,8 +1,8 @@
-"""Webhook events: built when a comment is decided, delivered from their own queue.
+"""Webhook delivery: one RQ job per event and receiver, on its own queue.
 
-Each delivery is an RQ job on the webhooks queue, so a slow or dead receiver delays
-nothing but its own deliveries. A failed delivery raises; RQ retries it with backoff
-and, when the retries are spent, keeps it in its failed-job registry.
+Events are stored by :mod:`service.events`. A slow or dead receiver delays nothing but
+its own deliveries. A failed delivery raises; RQ retries it with backoff and, when the
+retries are spent, keeps it in its failed-job registry.
 """
 
 from __future__ import annotations
@@ -11,28 +11,18 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
-import time
-from collections.abc import Iterable
-from typing import Any, cast
+from typing import cast
 
 import httpx
 import redis
 
-from service.store import Comment, isoformat
-from service.store.keys import PREFIX
+from service.events import event_key
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Commentgate-Signature"
 EVENT_HEADER = "X-Commentgate-Event"
 DELIVERY_HEADER = "X-Commentgate-Delivery"
-#: Events are kept this long for their deliveries (and retries) to read.
-EVENT_TTL = 7 * 24 * 3600
-
-
-def _event_key(event_id: str) -> str:
-    return f"{PREFIX}event:{event_id}"
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -40,45 +30,16 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def event_payload(
-    event_type: str, comment: Comment, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The JSON body of an event about a comment (no e-mail, no IP)."""
-    data = comment.public_view() | {
-        "thread": comment.thread,
-        "status": comment.status.value,
-        "score": comment.score,
-        "model_version": comment.model_version,
-        "reasons": comment.reasons,
-    }
-    if extra:
-        data |= extra
-    return {"type": event_type, "created_at": isoformat(time.time()), "data": data}
-
-
-def store_events(client: redis.Redis, events: Iterable[dict[str, Any]]) -> list[str]:
-    """Store events for delivery; returns their ids."""
-    ids: list[str] = []
-    with client.pipeline(transaction=False) as pipe:
-        for event in events:
-            event_id = "evt_" + secrets.token_urlsafe(12)
-            body = json.dumps({"id": event_id, **event}, separators=(",", ":"))
-            pipe.set(_event_key(event_id), body, ex=EVENT_TTL)
-            ids.append(event_id)
-        pipe.execute()
-    return ids
-
-
 def deliver(client: redis.Redis, event_id: str, url: str, *, secret: str, timeout: float) -> int:
     """POST one stored event to one receiver.
 
     Returns:
-        The receiver's HTTP status.
+        The receiver's HTTP status, or 0 when the event expired before delivery.
 
     Raises:
         httpx.HTTPError: The receiver failed or answered outside 2xx (RQ retries).
     """
-    body = cast(bytes | None, client.get(_event_key(event_id)))
+    body = cast(bytes | None, client.get(event_key(event_id)))
     if body is None:
         logger.warning("webhook event %s expired before delivery to %s", event_id, url)
         return 0

@@ -27,7 +27,12 @@ def readyz() -> Response:
         svc.redis.ping()
         depths = {
             q.name: q.count
-            for q in (svc.queues.comments, svc.queues.webhooks, svc.queues.maintenance)
+            for q in (
+                svc.queues.comments,
+                svc.queues.webhooks,
+                svc.queues.maintenance,
+                svc.queues.learning,
+            )
         }
     except redis.RedisError as exc:
         problems.append(f"redis unreachable: {type(exc).__name__}")

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "web": "service.cli.web:web",
     "worker": "workers.cli:worker",
     "scheduler": "workers.cli:scheduler",
+    "moderators": "service.cli.moderators:moderators",
     "dev": "service.cli.dev:dev",
     "config": "service.cli.config:config",
 }

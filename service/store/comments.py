@@ -7,7 +7,7 @@ import binascii
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -159,7 +159,11 @@ class CommentStore:
         args: list[str | float] = [time.time()]
         for d in decisions:
             c = d.comment
-            redis_keys += [keys.comment(c.id), keys.thread_published(c.thread)]
+            redis_keys += [
+                keys.comment(c.id),
+                keys.thread_published(c.thread),
+                keys.status_index(d.status.value),
+            ]
             args += [
                 c.id,
                 d.status.value,
@@ -213,34 +217,82 @@ class CommentStore:
         Raises:
             InvalidCursorError: The cursor is not one this store issued.
         """
-        key = keys.thread_published(thread)
-        after_score, after_id = _decode_cursor(cursor) if cursor else (None, "")
-        low: str | float = "-inf" if after_score is None else after_score
-        ids: list[str] = []
+        return self.page(keys.thread_published(thread), limit=limit, cursor=cursor)
+
+    def page(
+        self,
+        key: str,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        newest_first: bool = False,
+        where: Callable[[Comment], bool] | None = None,
+        max_scan: int = 5000,
+    ) -> Page:
+        """One page of the comments in a sorted set scored by creation time.
+
+        Args:
+            key: The sorted set.
+            limit: Page size.
+            cursor: The ``next_cursor`` of the previous page.
+            newest_first: Order by creation time descending.
+            where: Keep only comments it accepts (search, thread filter).
+            max_scan: With ``where``, stop after examining this many comments and return
+                a cursor to continue from, so a rare match never scans everything.
+
+        Raises:
+            InvalidCursorError: The cursor is not one this store issued.
+        """
+        after = _decode_cursor(cursor) if cursor else None
+        items: list[Comment] = []
+        last: tuple[float, str] | None = None
+        scanned = 0
         offset = 0
-        while len(ids) < limit + 1:
+        chunk = limit + 1 if where is None else max(4 * limit, 200)
+        while len(items) <= limit and scanned < max_scan:
+            bound: str | float = after[0] if after else ("+inf" if newest_first else "-inf")
             batch = cast(
                 list[tuple[bytes, float]],
                 self.client.zrange(
-                    key, low, "+inf", byscore=True, offset=offset, num=limit + 1, withscores=True
+                    key,
+                    bound,
+                    "-inf" if newest_first else "+inf",
+                    desc=newest_first,
+                    byscore=True,
+                    offset=offset,
+                    num=chunk,
+                    withscores=True,
                 ),
             )
             if not batch:
+                last = None
                 break
             offset += len(batch)
+            fresh = []
             for raw_id, score in batch:
-                member = raw_id.decode()
-                if after_score is not None and (score, member) <= (after_score, after_id):
+                position = (score, raw_id.decode())
+                if after is not None and (position >= after if newest_first else position <= after):
                     continue
-                ids.append(member)
-        comments = self.get_many(ids[:limit])
-        more = len(ids) > limit
-        next_cursor = _encode_cursor(comments[-1]) if more and comments else None
-        return Page(items=comments, next_cursor=next_cursor)
+                fresh.append(position)
+            by_id = {c.id: c for c in self.get_many([member for _, member in fresh])}
+            for position in fresh:
+                scanned += 1
+                last = position
+                comment = by_id.get(position[1])
+                if comment is not None and (where is None or where(comment)):
+                    items.append(comment)
+                    if len(items) > limit:
+                        break
+        if len(items) > limit:
+            items = items[:limit]
+            return Page(items=items, next_cursor=_encode_cursor(items[-1].created_at, items[-1].id))
+        if scanned >= max_scan and last is not None:
+            return Page(items=items, next_cursor=_encode_cursor(*last))
+        return Page(items=items, next_cursor=None)
 
 
-def _encode_cursor(last: Comment) -> str:
-    raw = json.dumps([last.created_at, last.id]).encode()
+def _encode_cursor(score: float, member: str) -> str:
+    raw = json.dumps([score, member]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

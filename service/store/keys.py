@@ -9,6 +9,14 @@ PENDING = PREFIX + "pending"  # zset id -> created_at: stored, waiting for a wor
 INFLIGHT = PREFIX + "inflight"  # zset id -> lease deadline: claimed by a worker
 DRAIN_SCHEDULED = PREFIX + "drain:scheduled"  # flag: a scoring job is queued
 APPROVED_AUTHORS = PREFIX + "authors:approved"  # set of e-mail digests with a published comment
+FEEDBACK = PREFIX + "feedback"  # stream of moderators' labels (approve = ham, spam = spam)
+AUDIT = PREFIX + "audit"  # stream of moderation decisions
+DECIDED_STATUSES = ("published", "held", "spam", "rejected")
+
+
+def status_index(status: str) -> str:
+    """Sorted set of the comments with a final status, by creation time."""
+    return f"{PREFIX}status:{status}"
 
 
 def comment(comment_id: str) -> str:

@@ -45,6 +45,7 @@ class Comment:
     model_version: str = ""
     reasons: list[str] = field(default_factory=list)
     decided_at: float | None = None
+    moderated_by: str = ""
 
     def to_redis(self) -> dict[str, str]:
         """Flatten into the string fields of a Redis hash."""
@@ -89,6 +90,7 @@ class Comment:
             model_version=data.get("model_version", ""),
             reasons=json.loads(data["reasons"]) if data.get("reasons") else [],
             decided_at=float(decided) if decided not in (None, "") else None,
+            moderated_by=data.get("moderated_by", ""),
         )
 
     def public_view(self) -> dict[str, Any]:

@@ -40,20 +40,21 @@ return ids
 
 #: Record the decisions of a batch; a comment is decided only while it is pending.
 #: KEYS: pending zset, inflight zset, approved-authors set, then per comment:
-#:       its hash and its thread's published zset
+#:       its hash, its thread's published zset and its new status's index
 #: ARGV: decided_at, then per comment: id, status, score, model version,
 #:       reasons (JSON), created_at, e-mail digest ('' for none)
 #: Returns the ids that were decided by this call.
 DECIDE = """
 local decided = {}
-local n = (#KEYS - 3) / 2
+local n = (#KEYS - 3) / 3
 for i = 1, n do
-  local ckey, tkey = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
+  local ckey, tkey, skey = KEYS[1 + 3 * i], KEYS[2 + 3 * i], KEYS[3 + 3 * i]
   local a = 2 + (i - 1) * 7
   local id, status = ARGV[a], ARGV[a + 1]
   if redis.call('HGET', ckey, 'status') == 'pending' then
     redis.call('HSET', ckey, 'status', status, 'score', ARGV[a + 2],
       'model_version', ARGV[a + 3], 'reasons', ARGV[a + 4], 'decided_at', ARGV[1])
+    redis.call('ZADD', skey, ARGV[a + 5], id)
     if status == 'published' then
       redis.call('ZADD', tkey, ARGV[a + 5], id)
       if ARGV[a + 6] ~= '' then redis.call('SADD', KEYS[3], ARGV[a + 6]) end
@@ -64,4 +65,57 @@ for i = 1, n do
   redis.call('ZREM', KEYS[2], id)
 end
 return decided
+"""
+
+
+#: Moderators' decisions on one or more comments: all or nothing.
+#: KEYS: pending, inflight, approved-authors, feedback stream, audit stream, the four
+#:       status indexes (published, held, spam, rejected), then per comment its hash
+#:       and its thread's published zset
+#: ARGV: new status, label ('' | 'ham' | 'spam'), moderator, now, action, then per
+#:       comment: id, expected status ('' for any), e-mail digest ('' for none)
+#: Returns {'ok', from1, from2, ...} or {'failed', id, 'missing' | 'conflict', current}
+MODERATE = """
+local new, label, who, now, action = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local n = (#KEYS - 9) / 2
+local before = {}
+for i = 1, n do
+  local a = 6 + (i - 1) * 3
+  local current = redis.call('HGET', KEYS[8 + 2 * i], 'status')
+  if not current then return {'failed', ARGV[a], 'missing', ''} end
+  if ARGV[a + 1] ~= '' and ARGV[a + 1] ~= current then
+    return {'failed', ARGV[a], 'conflict', current}
+  end
+  before[i] = current
+end
+local indexes = {published = KEYS[6], held = KEYS[7], spam = KEYS[8], rejected = KEYS[9]}
+for i = 1, n do
+  local a = 6 + (i - 1) * 3
+  local id, ckey, tkey = ARGV[a], KEYS[8 + 2 * i], KEYS[9 + 2 * i]
+  local created = redis.call('HGET', ckey, 'created_at')
+  redis.call('HSET', ckey, 'status', new, 'moderated_by', who, 'moderated_at', now,
+    'moderation_action', action)
+  if redis.call('HEXISTS', ckey, 'decided_at') == 0 then
+    redis.call('HSET', ckey, 'decided_at', now)
+  end
+  for _, key in pairs(indexes) do redis.call('ZREM', key, id) end
+  redis.call('ZADD', indexes[new], created, id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  if new == 'published' then
+    redis.call('ZADD', tkey, created, id)
+    if ARGV[a + 2] ~= '' then redis.call('SADD', KEYS[3], ARGV[a + 2]) end
+  else
+    redis.call('ZREM', tkey, id)
+  end
+  if label ~= '' then
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'comment_id', id,
+      'label', label, 'moderator', who, 'at', now)
+  end
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', 1000000, '*', 'at', now, 'moderator', who,
+    'comment_id', id, 'action', action, 'from', before[i], 'to', new)
+end
+local out = {'ok'}
+for i = 1, n do out[#out + 1] = before[i] end
+return out
 """

@@ -1,0 +1,1 @@
+"""Moderation: moderator accounts, decisions on comments, audit, lists and retention."""

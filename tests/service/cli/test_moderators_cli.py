@@ -1,0 +1,44 @@
+import subprocess
+
+import redis
+
+from service.moderation.accounts import ModeratorStore
+from tests.conftest import settings_env
+from tests.workers.conftest import COMMENTGATE
+
+
+def run(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [COMMENTGATE, "moderators", *args],
+        env=settings_env(redis_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_add_list_revoke(redis_url: str, redis_client: redis.Redis) -> None:
+    added = run(redis_url, "add", "alice", "--role", "admin")
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip()
+    assert token.startswith("cgm_")
+    assert token.encode() not in b"".join(redis_client.hvals("cg:moderators"))  # only its hash
+    assert ModeratorStore(redis_client).authenticate(token) is not None
+    listed = run(redis_url, "list")
+    assert "alice" in listed.stdout and "admin" in listed.stdout
+    assert run(redis_url, "revoke", "alice").returncode == 0
+    assert ModeratorStore(redis_client).authenticate(token) is None
+
+
+def test_errors_are_one_line(redis_url: str) -> None:
+    assert run(redis_url, "add", "bob").returncode == 0
+    for args in (
+        ("add", "bob"),
+        ("add", "../evil"),
+        ("revoke", "nobody"),
+        ("add", "x", "--role", "god"),
+    ):
+        result = run(redis_url, *args)
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr
