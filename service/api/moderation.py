@@ -12,7 +12,6 @@ from typing import Any, Literal
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from service import events
 from service.api.request_body import read_body
 from service.api.schemas import ID_PATTERN, validate
 from service.exceptions import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
@@ -24,6 +23,7 @@ from service.moderation.decisions import (
     Outcome,
     StatusConflictError,
     UnknownCommentError,
+    apply_decision,
     moderator_view,
 )
 from service.services import services
@@ -151,11 +151,9 @@ def queue() -> Response:
 
 
 def _apply(ids: list[str], action: Action, expected: CommentStatus | None) -> list[Outcome]:
-    svc = services()
-    moderator = g.moderator.name
     try:
-        outcomes = moderation().act(
-            ids, action, moderator, [expected.value if expected else None] * len(ids)
+        return apply_decision(
+            services(), ids, action, g.moderator.name, expected, request_id=g.request_id
         )
     except UnknownCommentError as exc:
         raise NotFoundError(f"no comment with id {exc.comment_id!r}; nothing changed") from None
@@ -164,23 +162,6 @@ def _apply(ids: list[str], action: Action, expected: CommentStatus | None) -> li
             f"comment {exc.comment_id} is {exc.current} now: someone acted first; nothing changed",
             extra={"id": exc.comment_id, "current_status": exc.current},
         ) from None
-    comments = svc.store.get_many(ids)
-    events.emit(
-        svc.redis,
-        svc.queues,
-        svc.settings,
-        [
-            events.payload(
-                "comment.moderated",
-                comment,
-                {"action": action.value, "moderator": moderator, "previous_status": o.previous},
-            )
-            for comment, o in zip(comments, outcomes, strict=True)
-        ],
-    )
-    if action in (Action.APPROVE, Action.SPAM):
-        svc.queues.enqueue_learning(request_id=g.request_id)
-    return outcomes
 
 
 @bp.post("/comments/<comment_id>")

@@ -9,12 +9,16 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
 
+from service import events
 from service.store import Comment, CommentStatus, CommentStore, Page, isoformat, keys
 from service.store.scripts import MODERATE
+
+if TYPE_CHECKING:
+    from service.services import Services
 
 
 class Action(StrEnum):
@@ -295,6 +299,45 @@ class Moderation:
                     pipe.execute()
                 purged += len(ids)
         return purged
+
+
+def apply_decision(
+    svc: Services,
+    comment_ids: Sequence[str],
+    action: Action,
+    moderator: str,
+    expected: CommentStatus | None = None,
+    *,
+    request_id: str = "",
+) -> list[Outcome]:
+    """A moderator's decision with its consequences: the one path the API and UI share.
+
+    Applies the action (all or nothing), emits ``comment.moderated`` webhook events and,
+    for approve and spam, schedules a model update from the new labels.
+
+    Raises:
+        UnknownCommentError: An id names no comment; nothing changed.
+        StatusConflictError: A comment is not in ``expected``; nothing changed.
+    """
+    seen = [expected.value if expected else None] * len(comment_ids)
+    outcomes = Moderation(svc.redis, svc.store).act(comment_ids, action, moderator, seen)
+    comments = svc.store.get_many(comment_ids)
+    events.emit(
+        svc.redis,
+        svc.queues,
+        svc.settings,
+        [
+            events.payload(
+                "comment.moderated",
+                comment,
+                {"action": action.value, "moderator": moderator, "previous_status": o.previous},
+            )
+            for comment, o in zip(comments, outcomes, strict=True)
+        ],
+    )
+    if action in (Action.APPROVE, Action.SPAM):
+        svc.queues.enqueue_learning(request_id=request_id)
+    return outcomes
 
 
 _EXAMPLE = Comment(
