@@ -41,6 +41,8 @@ def env(**extra: str) -> dict[str, str]:
         COMMENTGATE_SECRET_KEY=SECRET,
         COMMENTGATE_LOG_LEVEL="WARNING",
         COMMENTGATE_CAPTCHA_MIN_SOLVE_SECONDS="0",
+        # One load generator is one client address: per-client limits would cap it.
+        COMMENTGATE_RATE_LIMITS_ENABLED="false",
     )
     out.update(extra)
     return out

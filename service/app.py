@@ -6,14 +6,17 @@ import logging
 import re
 import time
 import uuid
+from typing import cast
 
-from flask import Flask, Response, g, request
+from flask import Blueprint, Flask, Response, g, request
 from flask_cors import CORS
 
+from service import ratelimit
 from service.api import captcha, comments, health, metrics, moderation
 from service.client_ip import client_ip
 from service.logs import request_id_var
 from service.pages import init_pages
+from service.pages.moderate import init_moderate
 from service.problems import register_error_handlers
 from service.services import EXTENSION_KEY, Services
 from service.settings import Settings, load_settings
@@ -84,4 +87,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (health.bp, metrics.bp, captcha.bp, comments.bp, moderation.bp):
         app.register_blueprint(blueprint)
     init_pages(app)  # the demo page, HTML error pages and their security headers
+    init_moderate(app)  # the moderator web UI at /moderate, before the rate limits
+    limited = ("captcha", "comments", "moderate")
+    ratelimit.install(
+        app,
+        settings,
+        {name: cast(Blueprint, bp) for name, bp in app.blueprints.items() if name in limited},
+    )
     return app

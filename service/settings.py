@@ -14,8 +14,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from limits import parse_many
 from pydantic import (
     AnyHttpUrl,
+    BeforeValidator,
     Field,
     SecretStr,
     ValidationError,
@@ -96,6 +98,18 @@ class Settings(BaseSettings):
         description="Proxy addresses/networks whose X-Forwarded-For is honoured.",
     )
 
+    rate_limits_enabled: bool = Field(True, description="Apply the per-client rate limits.")
+    rate_limit_captcha: str = Field(
+        "60/minute", description="Captchas one client may fetch (Flask-Limiter syntax)."
+    )
+    rate_limit_comments: str = Field(
+        "20/minute;500/day", description="Comments one client may post."
+    )
+    rate_limit_login: str = Field("10/minute", description="Moderator login attempts per client.")
+    captcha_max_attempts: int = Field(
+        3, ge=1, le=20, description="Wrong answers a captcha token allows before it is spent."
+    )
+
     webhook_urls: Annotated[list[AnyHttpUrl], NoDecode] = Field(
         default_factory=list, description="Receivers of comment events, comma separated."
     )
@@ -115,6 +129,32 @@ class Settings(BaseSettings):
 
     retention_days: int = Field(
         30, ge=1, le=3650, description="Spam and rejected comments are purged after this."
+    )
+
+    secure_cookies: bool | None = Field(
+        None, description="Mark the moderator session cookie Secure (default: on in production)."
+    )
+
+    # -- learning from moderators --
+    feedback_weight: float = Field(
+        100.0, gt=0, description="Total weight one model update may give moderators' labels."
+    )
+    feedback_moderator_cap: float = Field(
+        0.5, gt=0, le=1, description="Largest share of an update's weight one moderator carries."
+    )
+    learning_max_drop: float = Field(
+        0.01, ge=0, le=1, description="Refuse a new model whose validation AUC or F1 drops more."
+    )
+    validation_data: Annotated[list[Path], NoDecode, BeforeValidator(_split_commas)] = Field(
+        default_factory=list,
+        description="Labelled base data (CSV/JSONL) to validate new models on; empty: feedback.",
+    )
+    learning_epochs: int = Field(10, ge=1, le=100, description="Passes over new feedback.")
+    learning_delay_seconds: int = Field(
+        60, ge=0, le=86_400, description="Feedback is learnt in batches this long after it comes."
+    )
+    model_keep_versions: int = Field(
+        20, ge=2, le=1000, description="Model versions kept in Redis (plus current and base)."
     )
 
     batch_size: int = Field(500, ge=1, le=10_000, description="Comments scored per worker batch.")
@@ -140,6 +180,17 @@ class Settings(BaseSettings):
     def _valid_networks(cls, value: list[str]) -> list[str]:
         for item in value:
             ipaddress.ip_network(item, strict=False)
+        return value
+
+    @field_validator("rate_limit_captcha", "rate_limit_comments", "rate_limit_login")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parsed = parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit like '20/minute;500/day' ({exc})") from None
+        if not parsed:
+            raise ValueError("not a rate limit like '20/minute;500/day'")
         return value
 
     @field_validator("redis_url")

@@ -74,3 +74,16 @@ def test_word_text_keeps_scheme_less_domain_tokens() -> None:
     out = word_text(normalise_text("try bit.ly/Promo or mail a@b.com, call +1 555 123 4567"))
     for token in ("tok_url", "dom_bit_ly", "tok_shortener", "Promo", "tok_email", "tok_phone"):
         assert token in out.split()
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("see http://a.example and https://shop.newgtld/x", 2),
+        ("www.anything.museum", 1),
+        ("e.g. this and i.e. that", 0),
+        ("mail me at someone@example.com", 0),
+    ],
+)
+def test_links_with_a_scheme_count_whatever_their_tld(text: str, count: int) -> None:
+    assert count_links(text) == count
