@@ -15,12 +15,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
-from flask import Flask, jsonify, request  # noqa: E402
-from flask.typing import ResponseReturnValue  # noqa: E402
-from gunicorn.app.base import BaseApplication  # noqa: E402
+import redis
+from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
+from gunicorn.app.base import BaseApplication
 
-from service.cli.web import gunicorn_options  # noqa: E402
+from service.cli.web import gunicorn_options
 
 
 def create_bare_app() -> Flask:

@@ -11,11 +11,59 @@ import redis
 from service.store import Comment, CommentStatus, keys
 
 _WORDS = (
-    "great video thanks for sharing the song this part really helped me understand "
-    "love music guitar chorus lyrics remember when first heard years ago still good "
-    "subscribe channel check out my new free gift card win click here visit website "
-    "best deal offer today cheap followers views promo code money fast easy"
-).split()
+    "great",
+    "video",
+    "thanks",
+    "for",
+    "sharing",
+    "the",
+    "song",
+    "this",
+    "part",
+    "really",
+    "helped",
+    "me",
+    "understand",
+    "love",
+    "music",
+    "guitar",
+    "chorus",
+    "lyrics",
+    "remember",
+    "when",
+    "first",
+    "heard",
+    "years",
+    "ago",
+    "still",
+    "good",
+    "subscribe",
+    "channel",
+    "check",
+    "out",
+    "my",
+    "new",
+    "free",
+    "gift",
+    "card",
+    "win",
+    "click",
+    "here",
+    "visit",
+    "website",
+    "best",
+    "deal",
+    "offer",
+    "today",
+    "cheap",
+    "followers",
+    "views",
+    "promo",
+    "code",
+    "money",
+    "fast",
+    "easy",
+)
 _DOMAINS = ("example-shop.com", "bit.ly", "my-music-blog.net", "tinyurl.com", "news-site.org")
 
 
@@ -23,7 +71,9 @@ def synthetic_body(rng: random.Random) -> str:
     """A comment body of 5 to 40 words, sometimes with a link."""
     words = rng.choices(_WORDS, k=rng.randint(5, 40))
     if rng.random() < 0.3:
-        words.insert(rng.randrange(len(words)), f"http://{rng.choice(_DOMAINS)}/{rng.randint(1, 999)}")
+        words.insert(
+            rng.randrange(len(words)), f"http://{rng.choice(_DOMAINS)}/{rng.randint(1, 999)}"
+        )
     if rng.random() < 0.2:
         words = [w.upper() for w in words]
     return " ".join(words)
@@ -41,7 +91,9 @@ def seed_pending(client: redis.Redis, count: int, *, seed: int = 7) -> list[str]
                 thread=f"bench/thread-{i % 50}",
                 body=synthetic_body(rng),
                 author_name=f"user{rng.randint(1, 5000)}",
-                author_email=f"user{rng.randint(1, 5000)}@mail.example" if rng.random() < 0.5 else "",
+                author_email=f"user{rng.randint(1, 5000)}@mail.example"
+                if rng.random() < 0.5
+                else "",
                 created_at=now + i * 1e-6,
                 status=CommentStatus.PENDING,
             )

@@ -111,7 +111,10 @@ def report(title: str, rows: list[tuple[str, str, str, str]]) -> None:
     """Print figures beside their baseline or target: (what, measured, baseline, verdict)."""
     print(f"\n== {title}")
     print(f"   {machine()}")
-    widths = [max(len(r[i]) for r in [("figure", "measured", "baseline/target", ""), *rows]) for i in range(4)]
+    widths = [
+        max(len(r[i]) for r in [("figure", "measured", "baseline/target", ""), *rows])
+        for i in range(4)
+    ]
     header = ("figure", "measured", "baseline/target", "")
     for row in (header, *rows):
         print("   " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())

@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
+import httpx
 
-from benchmarks._comments import synthetic_body  # noqa: E402
-from benchmarks._common import (  # noqa: E402
+from benchmarks._comments import synthetic_body
+from benchmarks._common import (
     COMMENTGATE,
     SECRET,
     free_port,
@@ -34,10 +34,10 @@ from benchmarks._common import (  # noqa: E402
     start,
     wait_http,
 )
-from service.captcha import CaptchaIssuer  # noqa: E402
-from service.queues import COMMENTS  # noqa: E402
-from service.store import keys  # noqa: E402
-from tests.conftest import solve  # noqa: E402
+from service.captcha import CaptchaIssuer
+from service.queues import COMMENTS
+from service.store import keys
+from tests.conftest import solve
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -113,7 +113,9 @@ def main() -> None:
                 time.sleep(0.1)
             ids, client_latencies, failures = offer(url, rate, args.seconds)
             deadline = time.monotonic() + 120
-            while (client.zcard(keys.PENDING) or client.zcard(keys.INFLIGHT)) and time.monotonic() < deadline:
+            while (
+                client.zcard(keys.PENDING) or client.zcard(keys.INFLIGHT)
+            ) and time.monotonic() < deadline:
                 time.sleep(0.1)
         with client.pipeline(transaction=False) as pipe:
             for comment_id in ids:
@@ -123,10 +125,31 @@ def main() -> None:
         undecided = len(ids) - len(e2e)
         p99 = percentile(e2e, 0.99) * 1000
         rows += [
-            (f"{rate:.0f}/s offered: accepted / failed / undecided", f"{len(ids)} / {failures} / {undecided}", "all accepted, all decided", "ok" if not failures and not undecided else "CHECK"),
-            (f"{rate:.0f}/s: 202 to decision p50 / p99", f"{percentile(e2e, 0.5) * 1000:.0f} / {p99:.0f} ms", "p99 <= 250 ms (2 workers)", "ok" if p99 <= 250 else "ABOVE TARGET"),
-            (f"{rate:.0f}/s: decision latency max / mean", f"{max(e2e) * 1000:.0f} / {statistics.mean(e2e) * 1000:.0f} ms", "", ""),
-            (f"{rate:.0f}/s: intake response p50 / p99", f"{percentile(client_latencies, 0.5) * 1000:.1f} / {percentile(client_latencies, 0.99) * 1000:.1f} ms", "", ""),
+            (
+                f"{rate:.0f}/s offered: accepted / failed / undecided",
+                f"{len(ids)} / {failures} / {undecided}",
+                "all accepted, all decided",
+                "ok" if not failures and not undecided else "CHECK",
+            ),
+            (
+                f"{rate:.0f}/s: 202 to decision p50 / p99",
+                f"{percentile(e2e, 0.5) * 1000:.0f} / {p99:.0f} ms",
+                "p99 <= 250 ms (2 workers)",
+                "ok" if p99 <= 250 else "ABOVE TARGET",
+            ),
+            (
+                f"{rate:.0f}/s: decision latency max / mean",
+                f"{max(e2e) * 1000:.0f} / {statistics.mean(e2e) * 1000:.0f} ms",
+                "",
+                "",
+            ),
+            (
+                f"{rate:.0f}/s: intake response p50 / p99",
+                f"{percentile(client_latencies, 0.5) * 1000:.1f} / "
+                f"{percentile(client_latencies, 0.99) * 1000:.1f} ms",
+                "",
+                "",
+            ),
         ]
     report(f"end to end, 2 workers, {args.seconds:.0f} s per rate", rows)
 

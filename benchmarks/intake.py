@@ -18,8 +18,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._comments import synthetic_body  # noqa: E402
-from benchmarks._common import (  # noqa: E402
+from benchmarks._comments import synthetic_body
+from benchmarks._common import (
     COMMENTGATE,
     REPO,
     SECRET,
@@ -30,8 +30,8 @@ from benchmarks._common import (  # noqa: E402
     start,
     wait_http,
 )
-from service.captcha import CaptchaIssuer  # noqa: E402
-from tests.conftest import solve  # noqa: E402
+from service.captcha import CaptchaIssuer
+from tests.conftest import solve
 
 LUA = str(Path(__file__).with_name("_wrk_post.lua"))
 
@@ -56,14 +56,28 @@ def bodies(path: Path, count: int) -> None:
             out.write(json.dumps(payload) + "\n")
 
 
-def wrk(url: str, target: str, body_file: Path, seconds: int, threads: int, connections: int) -> dict[str, Any]:
+def wrk(
+    url: str, target: str, body_file: Path, seconds: int, threads: int, connections: int
+) -> dict[str, Any]:
     """Run wrk and return its JSON summary plus good requests/s."""
     result = subprocess.run(
         [
-            "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-            "-s", LUA, url, "--", str(body_file), target, str(threads),
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            LUA,
+            url,
+            "--",
+            str(body_file),
+            target,
+            str(threads),
         ],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     good = summary["requests"] - summary["non2xx"]
@@ -85,25 +99,59 @@ def main() -> None:
         bodies(body_file, max(20_000, 4_000 * args.seconds))
         fresh_redis()
         bare_port, app_port = free_port(), free_port()
-        start(procs, [sys.executable, str(REPO / "benchmarks/_bare_app.py"), "--bind", f"127.0.0.1:{bare_port}", "--workers", str(args.workers)])
-        start(procs, [COMMENTGATE, "web", "--bind", f"127.0.0.1:{app_port}", "--workers", str(args.workers)])
+        start(
+            procs,
+            [
+                sys.executable,
+                str(REPO / "benchmarks/_bare_app.py"),
+                "--bind",
+                f"127.0.0.1:{bare_port}",
+                "--workers",
+                str(args.workers),
+            ],
+        )
+        start(
+            procs,
+            [COMMENTGATE, "web", "--bind", f"127.0.0.1:{app_port}", "--workers", str(args.workers)],
+        )
         wait_http(f"http://127.0.0.1:{app_port}/healthz")
         wait_http(f"http://127.0.0.1:{bare_port}/healthz")
         results = {}
-        for name, port, target in (("bare", bare_port, "/bare"), ("intake", app_port, "/api/v1/comments")):
+        for name, port, target in (
+            ("bare", bare_port, "/bare"),
+            ("intake", app_port, "/api/v1/comments"),
+        ):
             url = f"http://127.0.0.1:{port}"
             wrk(url, target, body_file, 2, args.threads, args.connections)  # warm up
             fresh_redis()
-            results[name] = wrk(url, target, body_file, args.seconds, args.threads, args.connections)
+            results[name] = wrk(
+                url, target, body_file, args.seconds, args.threads, args.connections
+            )
     bare, intake = results["bare"], results["intake"]
     ratio = intake["good_rps"] / bare["good_rps"]
     report(
-        f"intake vs bare Flask + one Redis write (gunicorn sync x{args.workers}, wrk -t{args.threads} -c{args.connections}, {args.seconds}s)",
+        f"intake vs bare Flask + one Redis write (gunicorn sync x{args.workers}, "
+        f"wrk -t{args.threads} -c{args.connections}, {args.seconds}s)",
         [
             ("bare endpoint requests/s", f"{bare['good_rps']:,.0f}", "(baseline)", ""),
-            ("intake requests/s (202)", f"{intake['good_rps']:,.0f}", f">= 60% of baseline: {ratio:.0%}", "ok" if ratio >= 0.6 else "BELOW TARGET"),
-            ("intake non-202 responses", str(intake["non2xx"]), "0", "ok" if intake["non2xx"] == 0 else "CHECK"),
-            ("intake latency p50 / p99", f"{intake['p50_us'] / 1000:.1f} / {intake['p99_us'] / 1000:.1f} ms", f"bare {bare['p50_us'] / 1000:.1f} / {bare['p99_us'] / 1000:.1f} ms", ""),
+            (
+                "intake requests/s (202)",
+                f"{intake['good_rps']:,.0f}",
+                f">= 60% of baseline: {ratio:.0%}",
+                "ok" if ratio >= 0.6 else "BELOW TARGET",
+            ),
+            (
+                "intake non-202 responses",
+                str(intake["non2xx"]),
+                "0",
+                "ok" if intake["non2xx"] == 0 else "CHECK",
+            ),
+            (
+                "intake latency p50 / p99",
+                f"{intake['p50_us'] / 1000:.1f} / {intake['p99_us'] / 1000:.1f} ms",
+                f"bare {bare['p50_us'] / 1000:.1f} / {bare['p99_us'] / 1000:.1f} ms",
+                "",
+            ),
         ],
     )
 

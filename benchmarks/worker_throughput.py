@@ -13,14 +13,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rq import Queue  # noqa: E402
-from rq.job import Job  # noqa: E402
-from rq.registry import FinishedJobRegistry  # noqa: E402
+from rq import Queue
+from rq.job import Job
+from rq.registry import FinishedJobRegistry
 
-from benchmarks._comments import seed_pending  # noqa: E402
-from benchmarks._common import BENCH_REDIS_URL, BIN, COMMENTGATE, env, fresh_redis, report  # noqa: E402
-from service.queues import COMMENTS, Queues  # noqa: E402
-from service.store import keys  # noqa: E402
+from benchmarks._comments import seed_pending
+from benchmarks._common import BENCH_REDIS_URL, BIN, COMMENTGATE, env, fresh_redis, report
+from service.queues import COMMENTS, Queues
+from service.store import keys
 
 
 def _span(jobs: list[Job]) -> float:
@@ -38,7 +38,17 @@ def noop_rate(worker_class: str, count: int) -> float:
         [Queue.prepare_data("os.getpid", result_ttl=3600) for _ in range(count)]
     )
     subprocess.run(
-        [str(BIN / "rq"), "worker", "--burst", "-q", "-u", BENCH_REDIS_URL, "-w", worker_class, "bench-noop"],
+        [
+            str(BIN / "rq"),
+            "worker",
+            "--burst",
+            "-q",
+            "-u",
+            BENCH_REDIS_URL,
+            "-w",
+            worker_class,
+            "bench-noop",
+        ],
         check=True,
         env=env(),
     )

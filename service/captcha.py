@@ -65,11 +65,16 @@ class SolvedCaptcha:
 
 
 class CaptchaError(ValueError):
-    """The answer is wrong or the token unusable; ``reason`` says which."""
+    """The answer is wrong or the token unusable; ``reason`` says which.
 
-    def __init__(self, reason: str) -> None:
+    ``nonce`` is the token's nonce when the token itself was genuine (a wrong answer),
+    so the caller can count the failed attempts against it.
+    """
+
+    def __init__(self, reason: str, nonce: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.nonce = nonce
 
 
 def parse_answer(answer: str) -> int | None:
@@ -180,7 +185,7 @@ class CaptchaIssuer:
             raise CaptchaError("expired")
         value = parse_answer(answer)
         if value is None or not hmac.compare_digest(str(digest), self._digest(nonce, value)):
-            raise CaptchaError("wrong_answer")
+            raise CaptchaError("wrong_answer", nonce=nonce)
         return SolvedCaptcha(
             nonce=nonce, issued_at=issued_at, solve_seconds=max(0.0, now - issued_at)
         )

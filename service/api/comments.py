@@ -78,7 +78,12 @@ def create() -> ResponseReturnValue:
     try:
         solved = svc.captcha.verify(submission.captcha_token, str(submission.captcha_answer))
     except CaptchaError as exc:
-        raise _captcha_failed(exc.reason) from None
+        reason = exc.reason
+        if exc.nonce is not None and svc.store.record_wrong_answer(
+            exc.nonce, ttl=settings.captcha_ttl_seconds, max_attempts=settings.captcha_max_attempts
+        ):
+            reason = "too_many_attempts"
+        raise _captcha_failed(reason) from None
     if submission.parent_id:
         parent = svc.store.get(submission.parent_id)
         if (

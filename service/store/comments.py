@@ -61,6 +61,7 @@ class CommentStore:
         self._accept = client.register_script(scripts.ACCEPT)
         self._claim = client.register_script(scripts.CLAIM)
         self._decide = client.register_script(scripts.DECIDE)
+        self._wrong_answer = client.register_script(scripts.WRONG_ANSWER)
 
     def accept(
         self,
@@ -106,6 +107,13 @@ class CommentStore:
         )
         if result == -1:
             raise NonceSpentError(comment.id)
+        return bool(result == 1)
+
+    def record_wrong_answer(self, nonce: str, *, ttl: int, max_attempts: int) -> bool:
+        """Count a wrong captcha answer; True when the token is now spent."""
+        result = self._wrong_answer(
+            keys=[keys.captcha_attempts(nonce), keys.spent_nonce(nonce)], args=[ttl, max_attempts]
+        )
         return bool(result == 1)
 
     def get(self, comment_id: str) -> Comment | None:

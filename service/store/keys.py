@@ -38,6 +38,11 @@ def spent_nonce(nonce: str) -> str:
     return f"{PREFIX}captcha:spent:{nonce}"
 
 
+def captcha_attempts(nonce: str) -> str:
+    """Counter of wrong answers given to one captcha token."""
+    return f"{PREFIX}captcha:attempts:{nonce}"
+
+
 def email_digest(email: str) -> str:
     """Digest of a normalised e-mail address, so sets never hold addresses in clear."""
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()

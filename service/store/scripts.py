@@ -19,6 +19,19 @@ if redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[4]) then return 1 end
 return 0
 """
 
+#: Count a wrong captcha answer; spend the token at the limit.
+#: KEYS: attempts counter, spent-nonce marker; ARGV: ttl, max attempts
+#: Returns 1 when the token is now spent, else 0.
+WRONG_ANSWER = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+if n >= tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[2], 'attempts', 'EX', ARGV[1])
+  return 1
+end
+return 0
+"""
+
 #: Claim up to ARGV[3] comments for a worker: first those whose lease expired
 #: (their worker died), then the oldest pending ones.
 #: KEYS: pending zset, inflight zset

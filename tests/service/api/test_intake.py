@@ -260,3 +260,36 @@ def test_redis_down_gives_503(make_settings: Any) -> None:
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert problem(response)["code"] == "unavailable"
+
+
+def test_captcha_allows_a_few_wrong_answers_then_is_spent(make_settings: Any) -> None:
+    from service.app import create_app
+    from tests.conftest import solve
+
+    client = create_app(make_settings(captcha_max_attempts=3)).test_client()
+    payload = new_comment(client)
+    right = payload["captcha_answer"]
+    wrong = str(int(right) + 1)
+    reasons = []
+    for _ in range(3):
+        response = client.post("/api/v1/comments", json=payload | {"captcha_answer": wrong})
+        reasons.append(problem(response)["reason"])
+    assert reasons == ["wrong_answer", "wrong_answer", "too_many_attempts"]
+    late = client.post("/api/v1/comments", json=payload | {"captcha_answer": right})
+    assert problem(late)["reason"] == "reused"
+    fresh = late.get_json()["captcha"]
+    ok = client.post(
+        "/api/v1/comments",
+        json=payload
+        | {"captcha_token": fresh["token"], "captcha_answer": solve(fresh["question"])},
+    )
+    assert ok.status_code == 202
+
+
+def test_captcha_failures_are_counted_in_metrics(client: FlaskClient) -> None:
+    client.post("/api/v1/comments", json=new_comment(client, captcha_answer="999"))
+    client.post("/api/v1/comments", json=new_comment(client, captcha_token="forged.token.x"))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'commentgate_captcha_failures_total{reason="wrong_answer"} 1.0' in text
+    assert 'commentgate_captcha_failures_total{reason="forged"} 1.0' in text
+    assert 'commentgate_comments_received_total{outcome="captcha_invalid"} 2.0' in text

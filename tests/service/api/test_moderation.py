@@ -140,7 +140,8 @@ def test_queue_lists_newest_first_with_counts_and_private_fields(
     first = body["comments"][1]
     assert first["author_email"] == "sam@example.org"
     assert first["ip"] == "198.51.100.4"
-    assert first["score"] == 0.5 and first["reasons"] == ["model_score"]
+    assert first["score"] == 0.5
+    assert first["reasons"] == ["model_score"]
     assert first["model_version"] == "cg-test"
 
 
@@ -192,20 +193,23 @@ def test_actions_from_any_state(
     response = act(client, tokens["moderator"], comment_id, action)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert body["status"] == end and body["previous_status"] == start
+    assert body["status"] == end
+    assert body["previous_status"] == start
     assert body["moderated_by"] == "mia"
     listing = client.get("/api/v1/comments", query_string={"thread": THREAD}).get_json()
     assert (comment_id in [c["id"] for c in listing["comments"]]) == (end == "published")
     counts = client.get("/api/v1/moderation/queue", headers=auth(tokens["moderator"])).get_json()[
         "counts"
     ]
-    assert counts[end] == 1 and sum(counts.values()) == 1
+    assert counts[end] == 1
+    assert sum(counts.values()) == 1
     feedback = redis_client.xrange(keys.FEEDBACK)
     if label is None:
         assert feedback == []
     else:
         [(_, fields)] = feedback
-        assert fields[b"label"].decode() == label and fields[b"comment_id"].decode() == comment_id
+        assert fields[b"label"].decode() == label
+        assert fields[b"comment_id"].decode() == comment_id
     [entry] = client.get("/api/v1/moderation/audit", headers=auth(tokens["moderator"])).get_json()[
         "entries"
     ]
@@ -230,10 +234,11 @@ def test_approve_enqueues_learning_and_a_webhook_event(
     [job_id] = [j.decode() for j in redis_client.lrange("rq:queue:commentgate.webhooks", 0, -1)]
     from rq.job import Job
 
-    event_id, url = Job.fetch(job_id, connection=redis_client).args
+    event_id, _url = Job.fetch(job_id, connection=redis_client).args
     event = json.loads(redis_client.get(f"cg:event:{event_id}") or b"{}")
     assert event["type"] == "comment.moderated"
-    assert event["data"]["id"] == comment_id and event["data"]["action"] == "approve"
+    assert event["data"]["id"] == comment_id
+    assert event["data"]["action"] == "approve"
 
 
 def test_two_moderators_at_once_one_wins_the_other_gets_409(
@@ -256,7 +261,7 @@ def test_two_moderators_at_once_one_wins_the_other_gets_409(
         t.join()
     statuses = sorted(code for code, _ in results.values())
     assert statuses == [200, 409]
-    [(winner, (_, won))] = [(a, r) for a, r in results.items() if r[0] == 200]
+    [(_winner, (_, won))] = [(a, r) for a, r in results.items() if r[0] == 200]
     [(_, lost)] = [r for r in results.values() if r[0] == 409]
     assert lost["code"] == "conflict"
     assert lost["current_status"] == won["status"]
@@ -348,7 +353,8 @@ def test_lists_are_managed_by_admins(client: FlaskClient, tokens: dict[str, str]
     created = client.post(
         "/api/v1/moderation/lists/block/domains", json={"value": "*.Spam.Example"}, headers=admin
     )
-    assert created.status_code == 201 and created.get_json()["value"] == "spam.example"
+    assert created.status_code == 201
+    assert created.get_json()["value"] == "spam.example"
     client.post("/api/v1/moderation/lists/allow/ips", json={"value": "10.0.0.0/8"}, headers=admin)
     lists = client.get("/api/v1/moderation/lists", headers=auth(tokens["moderator"])).get_json()
     assert lists["block"]["domains"] == ["spam.example"]

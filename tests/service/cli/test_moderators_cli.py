@@ -26,7 +26,8 @@ def test_add_list_revoke(redis_url: str, redis_client: redis.Redis) -> None:
     assert token.encode() not in b"".join(redis_client.hvals("cg:moderators"))  # only its hash
     assert ModeratorStore(redis_client).authenticate(token) is not None
     listed = run(redis_url, "list")
-    assert "alice" in listed.stdout and "admin" in listed.stdout
+    assert "alice" in listed.stdout
+    assert "admin" in listed.stdout
     assert run(redis_url, "revoke", "alice").returncode == 0
     assert ModeratorStore(redis_client).authenticate(token) is None
 
