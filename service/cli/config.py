@@ -80,13 +80,13 @@ def mask_url(url: str) -> str:
         username = userinfo.split(":", 1)[0]
         netloc = f"{username}:{MASK}@{hostport}"
     query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(key.lower() in _SECRET_QUERY_KEYS for key, _ in pairs):
-            query = urlencode(
-                [(k, MASK if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in pairs],
-                safe="*",
-            )
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if any(key.lower() in _SECRET_QUERY_KEYS for key, _ in pairs):
+        query = urlencode(
+            [(k, MASK if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in pairs], safe="*"
+        )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 

@@ -48,6 +48,7 @@ from rq import Worker
 from service.cli.common import settings_or_exit
 from service.cli.config import mask_url
 from service.logs import configure_logging
+from service.moderation.accounts import AccountError, ModeratorStore, Role
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +83,14 @@ class Child:
         proc: The process; it leads its own process group.
         tier: When it is stopped (see ``TIER_*``).
         log_file: A file whose tail explains a failure (the embedded Redis's log).
+        log_offset: Where this run's part of ``log_file`` starts.
     """
 
     name: str
     proc: subprocess.Popen[bytes]
     tier: int
     log_file: Path | None = None
+    log_offset: int = 0
 
     @property
     def pid(self) -> int:
@@ -201,6 +204,7 @@ class Supervisor:
         Returns:
             The started child.
         """
+        offset = log_file.stat().st_size if log_file is not None and log_file.is_file() else 0
         proc = subprocess.Popen(  # noqa: S603 - argv built here, no shell
             argv,
             env=env,
@@ -210,7 +214,7 @@ class Supervisor:
             process_group=0,
             preexec_fn=_die_with_parent(os.getpid()),  # no threads run here
         )
-        child = Child(name=name, proc=proc, tier=tier, log_file=log_file)
+        child = Child(name=name, proc=proc, tier=tier, log_file=log_file, log_offset=offset)
         self.children.append(child)
         logger.info("started %s (pid %s)", name, proc.pid)
         return child
@@ -265,7 +269,8 @@ class Supervisor:
             for child in group:
                 while child.proc.poll() is None:
                     if self.forced or time.monotonic() > deadline:
-                        logger.warning("%s did not stop in time: killing it", child.name)
+                        reason = "as asked" if self.forced else "as it did not stop in time"
+                        logger.warning("killing %s %s", child.name, reason)
                         _signal_group(child.pid, signal.SIGKILL)
                         child.proc.wait()
                         break
@@ -286,6 +291,8 @@ def redis_answers(url: str) -> bool:
     client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
     try:
         return bool(client.ping())
+    except redis.AuthenticationError as exc:  # a ConnectionError, but Redis is there
+        raise click.ClickException(f"Redis at {mask_url(url)} refused us: {exc}") from None
     except (redis.ConnectionError, redis.TimeoutError):
         return False
     except redis.RedisError as exc:
@@ -337,25 +344,24 @@ def _is_local(host: str) -> bool:
         return False
 
 
-def redis_server_argv(binary: str, url: str, data_dir: Path) -> list[str]:
-    """The command line of an embedded Redis serving ``url`` from ``data_dir``.
+def redis_server_args(url: str, data_dir: Path) -> list[str]:
+    """The arguments of an embedded ``redis-server`` serving ``url`` from ``data_dir``.
 
     Args:
-        binary: The ``redis-server`` to run.
         url: ``COMMENTGATE_REDIS_URL``; its host must be this machine.
         data_dir: Absolute folder for the append-only file, snapshots and log.
 
     Returns:
-        The argv, with append-only persistence on.
+        The arguments (the binary not included), with append-only persistence on.
 
     Raises:
         click.ClickException: The URL names a server that cannot be started here.
     """
     parts = urlsplit(url)
-    argv = [binary, "--dir", str(data_dir), "--logfile", str(data_dir / "redis.log")]
-    argv += ["--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no"]
+    args = ["--dir", str(data_dir), "--logfile", str(data_dir / "redis.log")]
+    args += ["--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no"]
     if parts.scheme == "unix":
-        argv += ["--port", "0", "--unixsocket", parts.path, "--unixsocketperm", "700"]
+        args += ["--port", "0", "--unixsocket", parts.path, "--unixsocketperm", "700"]
     elif parts.scheme == "redis":
         host = parts.hostname or "127.0.0.1"
         if not _is_local(host):
@@ -364,7 +370,7 @@ def redis_server_argv(binary: str, url: str, data_dir: Path) -> list[str]:
                 "start that Redis, or point COMMENTGATE_REDIS_URL at 127.0.0.1 to run "
                 "an embedded one"
             )
-        argv += ["--bind", host, "--port", str(parts.port or 6379)]
+        args += ["--bind", host, "--port", str(parts.port or 6379)]
     else:
         raise click.ClickException(
             f"no Redis answers at {mask_url(url)}; an embedded Redis speaks redis:// "
@@ -373,14 +379,17 @@ def redis_server_argv(binary: str, url: str, data_dir: Path) -> list[str]:
     if parts.username not in (None, "", "default"):
         raise click.ClickException("an embedded Redis supports a password, not a username")
     if parts.password:
-        argv += ["--requirepass", parts.password]
-    return argv
+        args += ["--requirepass", parts.password]
+    return args
 
 
-def _log_tail(path: Path | None, lines: int = 8) -> str:
-    if path is None or not path.is_file():
+def _log_tail(child: Child, lines: int = 8) -> str:
+    """The last lines its log file got since the child started."""
+    if child.log_file is None or not child.log_file.is_file():
         return ""
-    tail = path.read_text(errors="replace").splitlines()[-lines:]
+    with child.log_file.open("rb") as log:
+        log.seek(child.log_offset)
+        tail = log.read().decode(errors="replace").splitlines()[-lines:]
     return "\n".join(f"    {line}" for line in tail)
 
 
@@ -427,13 +436,26 @@ def _commentgate_argv() -> list[str]:
     return [sys.executable, "-c", "import sys; from service.cli import main; sys.exit(main())"]
 
 
-def moderator_token_lines() -> list[str]:
-    """Lines of the banner that give the development moderator token.
+#: The development moderator account ``commentgate dev`` (re)creates at each start.
+DEV_MODERATOR = "dev-admin"
 
-    Moderation is not built yet: this is the one place to print its token once it is.
+
+def moderator_token_lines(redis_url: str, base: str) -> list[str]:
+    """Create the development admin account afresh and give its token for the banner.
+
+    The account is recreated at every start, so a token printed by an earlier run
+    stops working: only the one on screen does.
     """
-    # TODO(moderation): create a development moderator token here and print it.
-    return ["  Moderator token  (none yet: printed here once moderation exists)"]
+    store = ModeratorStore(redis.Redis.from_url(redis_url))
+    with contextlib.suppress(AccountError):
+        store.revoke(DEV_MODERATOR)
+    token = store.add(DEV_MODERATOR, Role.ADMIN)
+    return [
+        f"  Moderation UI    {base}/moderate",
+        f"  Moderator token  {token}",
+        f"                   (admin {DEV_MODERATOR!r}; paste it at {base}/moderate or send it",
+        "                   as Authorization: Bearer <token> to /api/v1/moderation/)",
+    ]
 
 
 def _banner(base: str, redis_url: str, redis_note: str, supervisor: Supervisor) -> list[str]:
@@ -449,7 +471,7 @@ def _banner(base: str, redis_url: str, redis_note: str, supervisor: Supervisor) 
         f"  Redis            {mask_url(redis_url)} ({redis_note})",
         f"  Processes        {processes}",
         "",
-        *moderator_token_lines(),
+        *moderator_token_lines(redis_url, base),
         "",
         "Press Ctrl-C to stop.",
         "",
@@ -531,22 +553,33 @@ def dev(
                 supervisor, env, redis_url, bind, workers, web_workers, data_dir, redis_server
             )
         except _StopRequestedError:
-            click.echo("\nstopping…", err=True)
+            click.echo("\nstopping...", err=True)
             supervisor.stop_all()
         except _ChildDiedError:
             dead = supervisor.dead_child()
-            assert dead is not None
-            code = dead.proc.returncode
+            if dead is None:  # pragma: no cover - raised only once one has exited
+                raise
+            how = _how_it_ended(dead.proc.returncode)
+            logger.error("%s (pid %s) %s: stopping the others", dead.name, dead.pid, how)
             supervisor.stop_all()
-            detail = _log_tail(dead.log_file)
+            detail = _log_tail(dead)
             raise click.ClickException(
-                f"{dead.name} (pid {dead.pid}) exited unexpectedly with code {code}; "
+                f"{dead.name} (pid {dead.pid}) {how}; "
                 "stopped the others" + (f"; its log ends with:\n{detail}" if detail else "")
             ) from None
         except BaseException:
             supervisor.stop_all()
             raise
     click.echo("stopped", err=True)
+
+
+def _how_it_ended(code: int) -> str:
+    if code >= 0:
+        return f"exited unexpectedly with code {code}"
+    try:
+        return f"was killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"was killed by signal {-code}"
 
 
 def _start_and_watch(
@@ -562,14 +595,14 @@ def _start_and_watch(
     if redis_answers(redis_url):
         redis_note = "already running"
     else:
-        binary, origin = find_redis_server(redis_server)
         data_dir = data_dir.resolve()
+        args = redis_server_args(redis_url, data_dir)
+        binary, origin = find_redis_server(redis_server)
         data_dir.mkdir(parents=True, exist_ok=True)
-        argv = redis_server_argv(binary, redis_url, data_dir)
         logger.info("no Redis at %s: starting %s from %s", mask_url(redis_url), binary, origin)
         supervisor.spawn(
             "redis",
-            argv,
+            [binary, *args],
             env=env,
             tier=TIER_REDIS,
             log_file=data_dir / "redis.log",

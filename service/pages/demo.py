@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import redis
 from flask import Blueprint, Response, request, url_for
 
 from service.api.schemas import ID_PATTERN
 from service.captcha import Challenge
-from service.pages.common import render_page
+from service.pages.common import render_error_page, render_page
 from service.services import services
 from service.store import Comment, CommentStatus, InvalidCursorError, keys
 
@@ -32,6 +33,8 @@ bp = Blueprint("pages", __name__)
 DEMO_THREAD = "demo/hello-world"
 #: Published comments shown per page; further pages are reached through cursor links.
 COMMENTS_PER_PAGE = 20
+#: Seconds to wait before reloading when Redis is unreachable.
+RETRY_AFTER_SECONDS = 5
 #: How many avatar colour classes the stylesheet defines (``avatar--0`` ...).
 AVATAR_COLOURS = 8
 
@@ -234,7 +237,7 @@ def notice_for(comment_id: str) -> Notice | None:
 
 def render_demo(
     *,
-    status: int = 200,
+    status_code: int = 200,
     form: FormState | None = None,
     challenge: Challenge | None = None,
     cursor: str | None = None,
@@ -243,7 +246,7 @@ def render_demo(
     """Render the demo post.
 
     Args:
-        status: HTTP status (422 when the form is shown again with errors).
+        status_code: HTTP status (422 when the form is shown again with errors).
         form: Values and messages for the form; empty by default.
         challenge: The captcha to show; a fresh one by default.
         cursor: Show the page of comments after this cursor.
@@ -260,7 +263,8 @@ def render_demo(
     total = int(svc.redis.zcard(keys.thread_published(DEMO_THREAD)))
     return render_page(
         "demo_post.html",
-        status=status,
+        status_code=status_code,
+        is_home=True,
         thread=DEMO_THREAD,
         comments=[CommentView.of(c) for c in page.items],
         comment_total=total,
@@ -286,13 +290,21 @@ def demo_post() -> Response:
         return render_demo(cursor=cursor, notice=notice)
     except InvalidCursorError:
         logger.info("demo page asked for an invalid comments cursor")
-        return render_page(
-            "form_error.html",
-            status=400,
+        return render_error_page(
+            status_code=400,
             heading="That page of comments does not exist",
             summary="The link to more comments is not valid.",
-            problems=[],
             back_url=url_for("pages.demo_post", _anchor="comments"),
             back_label="Go to the first comments",
-            retry_after=None,
+        )
+    except redis.RedisError as exc:
+        logger.warning("demo page unavailable, redis failed: %s", exc)
+        return render_error_page(
+            status_code=503,
+            heading="This page is briefly unavailable",
+            summary="The comments could not be loaded.",
+            back_url=url_for("pages.demo_post"),
+            back_label="Try again",
+            retry_after=RETRY_AFTER_SECONDS,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )

@@ -1,10 +1,10 @@
 """HTML pages for failed form posts from browsers.
 
-The problem handlers (:mod:`service.problems`) call :func:`render_form_problem`
-instead of answering with problem JSON when the client is a browser posting a plain
-form. A failed comment from the demo page gets the demo page back with the input
-kept, messages next to the fields and a fresh captcha; anything else gets a short
-page listing the problems with a link back to the form.
+:func:`service.problems.problem_response` calls :func:`render_form_problem` instead
+of answering with problem JSON when the client is a browser posting a plain form
+(:func:`service.api.request_body.wants_html`). A failed comment from the demo page
+gets the demo page back with the input kept, messages next to the fields and a fresh
+captcha; anything else gets a short page listing the problems with a link back.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import redis
 from flask import Response, request, url_for
 
 from service.captcha import Challenge
-from service.pages.common import render_page
+from service.pages.common import render_error_page
 from service.pages.demo import DEMO_THREAD, FieldProblem, FormState, render_demo, sentence_case
 
 logger = logging.getLogger(__name__)
@@ -34,12 +34,14 @@ MESSAGES: dict[str, str] = {
     "rate_limited": "Too many submissions came from your connection in a short time.",
     "malformed_body": "The form could not be read. Please go back and send it again.",
     "unsupported_media_type": "The form could not be read. Please go back and send it again.",
-    "unavailable": "The service is briefly unavailable. Please try again in a moment.",
+    "unavailable": "The service is briefly unavailable.",
     "internal_error": "Something went wrong on our side. Please try again later.",
 }
 
 
-def render_form_problem(body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+def render_form_problem(
+    body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> Response:
     """Render a problem as an HTML page for a browser that posted a form.
 
     Args:
@@ -59,9 +61,16 @@ def render_form_problem(body: Mapping[str, Any], headers: Mapping[str, str] | No
 
 
 def _posted_from_demo_page() -> bool:
+    """Whether the failed post came from the demo form.
+
+    A post without a Referer counts when it names the demo thread: the demo form shown
+    again with errors sends none (see :func:`_redisplay_demo`).
+    """
+    if request.form.get("thread") != DEMO_THREAD:
+        return False
     referrer = request.referrer
     if not referrer:
-        return False
+        return True
     try:
         parts = urlsplit(referrer)
     except ValueError:
@@ -70,17 +79,19 @@ def _posted_from_demo_page() -> bool:
         parts.scheme in ("http", "https")
         and parts.netloc == request.host
         and parts.path == url_for("pages.demo_post")
-        and request.form.get("thread") == DEMO_THREAD
     )
 
 
 def _redisplay_demo(body: Mapping[str, Any], headers: Mapping[str, str] | None) -> Response:
     form = FormState.from_problem(body, request.form)
     response = render_demo(
-        status=int(body.get("status", 422)), form=form, challenge=_challenge_in(body)
+        status_code=int(body.get("status", 422)), form=form, challenge=_challenge_in(body)
     )
     for name, value in (headers or {}).items():
         response.headers.setdefault(name, value)
+    # This page lives at the intake's URL. Without a Referer, the next post is sent
+    # back to the thread's page ("/" for the demo slug) rather than to the intake.
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -114,16 +125,15 @@ def _generic_page(body: Mapping[str, Any], headers: Mapping[str, str] | None) ->
         if request.endpoint == "comments.create"
         else "The form could not be sent"
     )
-    return render_page(
-        "form_error.html",
-        status=status,
+    return render_error_page(
+        status_code=status,
         headers=headers,
         heading=heading,
         summary=summary,
         problems=problems,
         back_url=_back_url(),
-        back_label="Go back to the form",
         retry_after=retry_after,
+        wait_hint=code in ("rate_limited", "unavailable"),
     )
 
 
