@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, request
 from flask_limiter import Limiter
 
+from service.redis_client import limits_storage_uri
 from service.settings import Settings
 
 EXTENSION_KEY = "commentgate.limiter"
@@ -35,7 +36,7 @@ def install(app: Flask, settings: Settings, blueprints: dict[str, Blueprint]) ->
     limiter = Limiter(
         key_func=_client_key,
         app=app,
-        storage_uri=settings.redis_url,
+        storage_uri=limits_storage_uri(settings.redis_url),
         strategy="fixed-window",
         headers_enabled=True,
         key_prefix="cg:ratelimit",

@@ -10,6 +10,7 @@ from flask import current_app
 from service.captcha import CaptchaIssuer
 from service.metrics import Metrics
 from service.queues import Queues
+from service.redis_client import connect
 from service.settings import Settings
 from service.store import CommentStore
 from service.store.lists import ListStore
@@ -32,7 +33,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings) -> Services:
         """Create the clients named by the settings (connections open lazily)."""
-        client = redis.Redis.from_url(
+        client = connect(
             settings.redis_url,
             socket_connect_timeout=2,
             socket_timeout=5,

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.exceptions import ConfigurationError
+from service.redis_client import is_sentinel, parse_sentinel_url
 
 logger = logging.getLogger(__name__)
 
@@ -196,8 +197,10 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        if is_sentinel(value):
+            parse_sentinel_url(value)
+        elif not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss://, unix:// or redis+sentinel://")
         return value
 
     @model_validator(mode="after")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 import click
-import redis
 from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
 
 from classifier.exceptions import ModelLoadError
 from service.cli.common import settings_or_exit
 from service.queues import ALL_QUEUES, MAINTENANCE, PURGE, RECONCILE
+from service.redis_client import connect
 from workers import jobs
 from workers.runtime import WorkerRuntime, set_runtime
 
@@ -66,7 +66,7 @@ def worker(burst: bool, queue_names: str, worker_class: str, name: str | None) -
 def scheduler(interval: int) -> None:
     """Run RQ's cron scheduler: the reconciler every INTERVAL seconds, retention hourly."""
     settings = settings_or_exit()
-    connection = redis.Redis.from_url(settings.redis_url)
+    connection = connect(settings.redis_url)
     cron = CronScheduler(connection=connection, logging_level="WARNING")
     cron.register(
         jobs.reconcile,

@@ -1,7 +1,10 @@
 """What a worker process holds for its whole life: settings, clients and the model.
 
-The model is loaded once per process, never per job. ``commentgate worker`` builds
-the runtime before it starts taking jobs, so forked work-horses inherit it.
+The base model is loaded once per process, never per job. ``commentgate worker``
+builds the runtime before it starts taking jobs, so forked work-horses inherit it.
+Model versions learnt from moderators live in Redis (:mod:`service.model_registry`);
+:class:`ModelHolder` checks the current version once per batch and loads a new one
+once per process.
 """
 
 from __future__ import annotations
@@ -11,15 +14,107 @@ from dataclasses import dataclass
 
 import redis
 
-from classifier import SpamModel, load_model
+from classifier import SpamModel, load_model, load_model_bytes
+from classifier.exceptions import ModelLoadError
 from service.metrics import Metrics
+from service.model_registry import ModelRegistry, UnknownVersionError, lineage
 from service.queues import Queues
+from service.redis_client import connect
 from service.settings import Settings, load_settings
 from service.store import CommentStore
 from service.store.lists import ListStore
 from workers.decision import Policy
 
 logger = logging.getLogger(__name__)
+
+
+def policy_for(model: SpamModel, settings: Settings) -> Policy:
+    """The decision policy: the model card's thresholds unless the settings override them."""
+    thresholds = model.thresholds
+    return Policy(
+        publish_below=(
+            settings.publish_below
+            if settings.publish_below is not None
+            else thresholds.publish_below
+        ),
+        spam_above=(
+            settings.spam_above if settings.spam_above is not None else thresholds.spam_above
+        ),
+        max_links=settings.max_links,
+        premoderation=settings.premoderation,
+    )
+
+
+class ModelHolder:
+    """The model (and policy) a worker decides with: its base or the promoted version.
+
+    :meth:`refresh` reads the registry's current version (one GET) and switches when it
+    changed. A version that fails to load is logged once and skipped: the worker keeps
+    the model it has. A version that does not descend from this worker's base model
+    (another ``COMMENTGATE_MODEL_PATH``) is ignored in favour of the base.
+
+    Args:
+        base: The model from ``COMMENTGATE_MODEL_PATH`` (or the shipped one).
+        settings: The settings (threshold overrides).
+        registry: Where promoted versions are kept.
+    """
+
+    #: Loaded versions kept in memory, so a rollback and back costs no reload.
+    CACHE = 3
+
+    def __init__(self, base: SpamModel, settings: Settings, registry: ModelRegistry) -> None:
+        self.base = base
+        self.registry = registry
+        self._settings = settings
+        self._active = (base, policy_for(base, settings))
+        self._loaded: dict[str, SpamModel] = {base.version: base}
+        self._skipped: set[str] = set()
+
+    def current(self) -> tuple[SpamModel, Policy]:
+        """The model and policy in use (no I/O)."""
+        return self._active
+
+    def refresh(self) -> tuple[SpamModel, Policy]:
+        """Switch to the registry's current version if it changed; return what to use."""
+        wanted = self.registry.current() or self.base.version
+        if wanted == self._active[0].version or wanted in self._skipped:
+            return self._active
+        if lineage(wanted) != self.base.version:
+            logger.warning(
+                "current model %s does not descend from this worker's base model %s; "
+                "using the base model (see `commentgate model list`)",
+                wanted,
+                self.base.version,
+            )
+            self._skipped.add(wanted)
+            model = self.base
+        else:
+            loaded = self._loaded.get(wanted) or self._load(wanted)
+            if loaded is None:
+                return self._active
+            model = loaded
+        previous = self._active[0].version
+        self._active = (model, policy_for(model, self._settings))
+        logger.info("switched model %s -> %s", previous, model.version)
+        return self._active
+
+    def _load(self, version: str) -> SpamModel | None:
+        try:
+            stored = self.registry.get(version)
+            model = load_model_bytes(stored.data, stored.card, source=f"redis:{version}")
+        except (ModelLoadError, UnknownVersionError, ValueError) as exc:
+            logger.error("not switching to model %s: %s", version, exc)
+            self._skipped.add(version)
+            return None
+        if model.version != version:
+            logger.error("not switching to model %s: its card names %s", version, model.version)
+            self._skipped.add(version)
+            return None
+        self._loaded[version] = model
+        while len(self._loaded) > self.CACHE:
+            oldest = next(v for v in self._loaded if v != self.base.version)
+            del self._loaded[oldest]
+        return model
 
 
 @dataclass(frozen=True)
@@ -31,30 +126,29 @@ class WorkerRuntime:
     store: CommentStore
     lists: ListStore
     queues: Queues
-    model: SpamModel
-    policy: Policy
+    models: ModelHolder
     metrics: Metrics
+
+    @property
+    def model(self) -> SpamModel:
+        """The model in use (see :meth:`ModelHolder.refresh`)."""
+        return self.models.current()[0]
+
+    @property
+    def policy(self) -> Policy:
+        """The decision policy of the model in use."""
+        return self.models.current()[1]
 
     @classmethod
     def build(cls, settings: Settings) -> WorkerRuntime:
         """Connect to Redis and load the model named by the settings."""
-        client = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+        client = connect(settings.redis_url, health_check_interval=30)
         model = load_model(settings.model_path)
-        thresholds = model.thresholds
-        policy = Policy(
-            publish_below=(
-                settings.publish_below
-                if settings.publish_below is not None
-                else thresholds.publish_below
-            ),
-            spam_above=(
-                settings.spam_above if settings.spam_above is not None else thresholds.spam_above
-            ),
-            max_links=settings.max_links,
-            premoderation=settings.premoderation,
-        )
+        registry = ModelRegistry(client, keep=settings.model_keep_versions)
+        models = ModelHolder(model, settings, registry)
+        policy = models.current()[1]
         logger.info(
-            "worker runtime ready: model %s, publish below %.3f, spam at or above %.3f",
+            "worker runtime ready: base model %s, publish below %.3f, spam at or above %.3f",
             model.version,
             policy.publish_below,
             policy.spam_above,
@@ -65,8 +159,7 @@ class WorkerRuntime:
             store=CommentStore(client, schedule_ttl=settings.reconcile_after_seconds),
             lists=ListStore(client),
             queues=Queues.connect(client),
-            model=model,
-            policy=policy,
+            models=models,
             metrics=Metrics(client),
         )
 

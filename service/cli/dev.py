@@ -49,6 +49,7 @@ from service.cli.common import settings_or_exit
 from service.cli.config import mask_url
 from service.logs import configure_logging
 from service.moderation.accounts import AccountError, ModeratorStore, Role
+from service.redis_client import connect
 
 logger = logging.getLogger(__name__)
 
@@ -288,7 +289,7 @@ def redis_answers(url: str) -> bool:
     Raises:
         click.ClickException: Something answered but refused us (e.g. a wrong password).
     """
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    client = connect(url, socket_connect_timeout=1, socket_timeout=2)
     try:
         return bool(client.ping())
     except redis.AuthenticationError as exc:  # a ConnectionError, but Redis is there
@@ -446,7 +447,7 @@ def moderator_token_lines(redis_url: str, base: str) -> list[str]:
     The account is recreated at every start, so a token printed by an earlier run
     stops working: only the one on screen does.
     """
-    store = ModeratorStore(redis.Redis.from_url(redis_url))
+    store = ModeratorStore(connect(redis_url))
     with contextlib.suppress(AccountError):
         store.revoke(DEV_MODERATOR)
     token = store.add(DEV_MODERATOR, Role.ADMIN)
@@ -628,7 +629,7 @@ def _start_and_watch(
 
     host, port = parse_bind(bind)
     base = f"http://{_browse_host(host)}:{port}"
-    connection = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+    connection = connect(redis_url, socket_connect_timeout=2, socket_timeout=5)
     try:
         supervisor.wait_until(
             lambda: _web_healthy(base) and worker_pids <= _registered_worker_pids(connection),

@@ -7,12 +7,13 @@ import redis
 
 from service.cli.common import settings_or_exit
 from service.moderation.accounts import AccountError, ModeratorStore, Role
+from service.redis_client import connect
 from service.store import isoformat
 
 
 def _store() -> ModeratorStore:
     settings = settings_or_exit()
-    return ModeratorStore(redis.Redis.from_url(settings.redis_url))
+    return ModeratorStore(connect(settings.redis_url))
 
 
 def _unavailable(exc: redis.RedisError) -> click.ClickException:
