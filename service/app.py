@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                 "path": request.path,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 2),
+                "comment_id": g.get("comment_id"),
             },
         )
         return response

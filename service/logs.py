@@ -55,8 +55,9 @@ class JsonFormatter(logging.Formatter):
         if request_id:
             entry["request_id"] = request_id
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and key != "request_id" and not key.startswith("_"):
-                entry[key] = value
+            if key in _STANDARD or key == "request_id" or key.startswith("_") or value is None:
+                continue
+            entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)

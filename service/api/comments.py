@@ -126,7 +126,7 @@ def create() -> ResponseReturnValue:
         except redis.RedisError:
             # Stored but not queued: the reconciler re-queues it, so accept it.
             logger.warning("comment %s stored but not queued; the reconciler will", comment.id)
-    logger.info("accepted comment %s on request %s", comment.id, g.request_id)
+    g.comment_id = comment.id  # in the request's access-log line
     status_url = url_for("comments.get_one", comment_id=comment.id, _external=True)
     if wants_html():
         return redirect(_back_to(comment), code=303)
