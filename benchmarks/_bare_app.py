@@ -11,16 +11,14 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis
 from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
-from gunicorn.app.base import BaseApplication
 
-from service.cli.web import gunicorn_options
+from service.cli.web import GunicornServer, gunicorn_options
 
 
 def create_bare_app() -> Flask:
@@ -40,22 +38,9 @@ def create_bare_app() -> Flask:
     return app
 
 
-class _Server(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        return create_bare_app()
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--bind", required=True)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    _Server(gunicorn_options(args.bind, args.workers)).run()
+    GunicornServer(create_bare_app, gunicorn_options(args.bind, args.workers)).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -11,17 +12,27 @@ from service.app import create_app
 from service.cli.common import settings_or_exit
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """Gunicorn serving the WSGI app ``factory`` builds in each worker.
+
+    Args:
+        factory: Builds the app (called once per gunicorn worker process).
+        options: Gunicorn settings, as :func:`gunicorn_options` makes them.
+    """
+
+    def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
+        self._factory = factory
         self._options = options
         super().__init__()
 
     def load_config(self) -> None:
+        """Apply the options."""
         for key, value in self._options.items():
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return create_app(settings_or_exit())
+        """Build the app."""
+        return self._factory()
 
 
 def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
@@ -46,4 +57,4 @@ def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
 def web(bind: str, workers: int) -> None:
     """Serve the HTTP API and pages under gunicorn."""
     settings_or_exit()  # fail fast, before gunicorn forks
-    _Gunicorn(gunicorn_options(bind, workers)).run()
+    GunicornServer(lambda: create_app(settings_or_exit()), gunicorn_options(bind, workers)).run()
