@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -223,3 +224,18 @@ def test_unknown_comment_is_404(client: FlaskClient) -> None:
         response = client.get(f"/api/v1/comments/{comment_id}")
         assert response.status_code == 404
         assert response.mimetype == "application/problem+json"
+
+
+def test_request_id_is_carried_from_web_to_the_job_log(
+    client: FlaskClient, workers: Workers
+) -> None:
+    payload = new_comment(client)
+    response = client.post("/api/v1/comments", json=payload, headers={"X-Request-ID": "trace-77"})
+    assert response.status_code == 202
+    result = workers.burst(COMMENTGATE_LOG_LEVEL="INFO", COMMENTGATE_LOG_FORMAT="json")
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    job_lines = [line for line in lines if line.get("job") == "process_pending"]
+    assert job_lines, result.stderr[-2000:]
+    assert job_lines[0]["request_id"] == "trace-77"
+    assert job_lines[0]["outcome"] == "finished"
+    assert payload["body"] not in result.stderr  # ids are logged, comment text never
