@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, Response, g, request
 from flask_cors import CORS
 
 from service import ratelimit
-from service.api import captcha, comments, health, metrics, moderation
+from service.api import captcha, comments, health, metrics, moderation, openapi
 from service.client_ip import client_ip
 from service.logs import request_id_var
 from service.pages import init_pages
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
         return response
 
-    for blueprint in (health.bp, metrics.bp, captcha.bp, comments.bp, moderation.bp):
+    for blueprint in (health.bp, metrics.bp, captcha.bp, comments.bp, moderation.bp, openapi.bp):
         app.register_blueprint(blueprint)
     init_pages(app)  # the demo page, HTML error pages and their security headers
     init_moderate(app)  # the moderator web UI at /moderate, before the rate limits

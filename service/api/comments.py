@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import redis
-from flask import Blueprint, Response, g, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from service import metrics
 from service.api.captcha import fresh_challenge
+from service.api.models import CommentAccepted, CommentView, PublicComment, ThreadPage, respond
 from service.api.request_body import read_body, wants_html
 from service.api.schemas import ID_PATTERN, CommentSubmission, ThreadListing, validate
 from service.captcha import CaptchaError
@@ -56,7 +56,7 @@ def _captcha_failed(reason: str) -> CaptchaInvalidError:
     return CaptchaInvalidError(
         "the captcha was not solved; answer the new one",
         errors={"captcha_answer": reason.replace("_", " ")},
-        extra={"reason": reason, "captcha": fresh_challenge()},
+        extra={"reason": reason, "captcha": fresh_challenge().to_json()},
     )
 
 
@@ -130,8 +130,9 @@ def create() -> ResponseReturnValue:
     status_url = url_for("comments.get_one", comment_id=comment.id, _external=True)
     if wants_html():
         return redirect(_back_to(comment), code=303)
-    response = jsonify({"id": comment.id, "status": comment.status.value, "status_url": status_url})
-    response.status_code = 202
+    response = respond(
+        CommentAccepted(id=comment.id, status=comment.status, status_url=status_url), 202
+    )
     response.headers["Location"] = status_url
     return response
 
@@ -153,12 +154,12 @@ def get_one(comment_id: str) -> Response:
     comment = services().store.get(comment_id) if ID_PATTERN.match(comment_id) else None
     if comment is None:
         raise NotFoundError(f"no comment with id {comment_id[:64]!r}")
-    body: dict[str, Any] = comment.public_view() | {
+    body = comment.public_view() | {
         "thread": comment.thread,
         "status": comment.status.value,
         "decided_at": isoformat(comment.decided_at) if comment.decided_at else None,
     }
-    return jsonify(body)
+    return respond(CommentView.model_validate(body))
 
 
 @bp.get("/comments")
@@ -169,10 +170,10 @@ def list_thread() -> Response:
         page = services().store.published(query.thread, limit=query.limit, cursor=query.cursor)
     except InvalidCursorError:
         raise BadRequestError("cursor is not valid; start again without it") from None
-    return jsonify(
-        {
-            "thread": query.thread,
-            "comments": [c.public_view() for c in page.items],
-            "next_cursor": page.next_cursor,
-        }
+    return respond(
+        ThreadPage(
+            thread=query.thread,
+            comments=[PublicComment.model_validate(c.public_view()) for c in page.items],
+            next_cursor=page.next_cursor,
+        )
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import redis
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 
+from service.api.models import Health, NotReady, Ready, respond
 from service.queues import ALL_QUEUES
 from service.services import services
 
@@ -14,7 +15,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz() -> Response:
     """Liveness: answers while the process serves requests."""
-    return jsonify({"status": "ok"})
+    return respond(Health(status="ok"))
 
 
 @bp.get("/readyz")
@@ -40,8 +41,7 @@ def readyz() -> Response:
     if not problems and missing:
         problems.append("queues unknown: " + ", ".join(missing))
     if problems:
-        response = jsonify({"status": "unavailable", "problems": problems})
-        response.status_code = 503
+        response = respond(NotReady(status="unavailable", problems=problems), 503)
         response.headers["Retry-After"] = "5"
         return response
-    return jsonify({"status": "ready", "queues": depths})
+    return respond(Ready(status="ready", queues=depths))

@@ -7,13 +7,39 @@ admin (see :mod:`service.moderation.auth`).
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
 
-from flask import Blueprint, Response, g, jsonify, request, stream_with_context
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from flask import Blueprint, Response, g, request, stream_with_context
 
+from service.api.models import (
+    ActionResult,
+    AuditEntry,
+    AuditPage,
+    BulkOutcome,
+    BulkResult,
+    ListEntryAdded,
+    Lists,
+    ModeratorAccount,
+    ModeratorComment,
+    ModeratorCreated,
+    ModeratorList,
+    QueuePage,
+    Removed,
+    Revoked,
+    StatusCounts,
+    respond,
+)
 from service.api.request_body import read_body
-from service.api.schemas import ID_PATTERN, validate
+from service.api.schemas import (
+    ID_PATTERN,
+    ActionRequest,
+    AuditQuery,
+    BulkRequest,
+    ExportQuery,
+    ListEntry,
+    NewModerator,
+    QueueQuery,
+    validate,
+)
 from service.exceptions import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
 from service.moderation.accounts import AccountError, ModeratorStore, Role, describe
 from service.moderation.auth import authorize, bearer_moderator, requires
@@ -32,8 +58,6 @@ from service.store.lists import LIST_KINDS, LIST_NAMES, ListKind, ListName
 
 bp = Blueprint("moderation", __name__, url_prefix="/api/v1/moderation")
 
-DecidedStatus = Literal["published", "held", "spam", "rejected"]
-
 
 @bp.before_request
 def _authenticate() -> None:
@@ -46,83 +70,10 @@ def moderation() -> Moderation:
     return Moderation(svc.redis, svc.store)
 
 
-class QueueQuery(BaseModel):
-    """Query of a moderation queue."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    status: DecidedStatus = "held"
-    thread: str | None = Field(None, max_length=512)
-    q: str | None = Field(None, max_length=200)
-    limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = Field(None, max_length=512)
-
-
-class ActionRequest(BaseModel):
-    """A decision on one comment."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    action: Action
-    expected_status: CommentStatus | None = Field(
-        None, description="The status the moderator saw; a different one is a 409."
-    )
-
-
-class BulkRequest(ActionRequest):
-    """One decision on many comments, all or nothing."""
-
-    ids: list[str] = Field(min_length=1, max_length=500)
-
-    @field_validator("ids")
-    @classmethod
-    def _ids(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("ids must not repeat")
-        for comment_id in value:
-            if not ID_PATTERN.match(comment_id):
-                raise ValueError(f"not a comment id: {comment_id[:64]!r}")
-        return value
-
-
-class Page(BaseModel):
-    """Cursor pagination query."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=64, pattern=r"^\d+-\d+$")
-
-
-class ListEntry(BaseModel):
-    """An entry to add to or remove from a list."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    value: str = Field(min_length=1, max_length=320)
-
-
-class NewModerator(BaseModel):
-    """An account to create."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    name: str = Field(min_length=1, max_length=64)
-    role: Role = Role.MODERATOR
-
-
-class ExportQuery(BaseModel):
-    """Export format."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    format: Literal["jsonl", "csv"] = "jsonl"
-
-
 @bp.get("/me")
 def me() -> Response:
     """The authenticated moderator."""
-    return jsonify(describe(g.moderator))
+    return respond(ModeratorAccount.model_validate(describe(g.moderator)))
 
 
 @bp.get("/queue")
@@ -140,13 +91,13 @@ def queue() -> Response:
         )
     except InvalidCursorError:
         raise BadRequestError("cursor is not valid; start again without it") from None
-    return jsonify(
-        {
-            "status": query.status,
-            "counts": mod.counts(),
-            "comments": [moderator_view(c) for c in page.items],
-            "next_cursor": page.next_cursor,
-        }
+    return respond(
+        QueuePage(
+            status=query.status,
+            counts=StatusCounts.model_validate(mod.counts()),
+            comments=[ModeratorComment.model_validate(moderator_view(c)) for c in page.items],
+            next_cursor=page.next_cursor,
+        )
     )
 
 
@@ -172,8 +123,10 @@ def act(comment_id: str) -> Response:
     body = validate(ActionRequest, read_body())
     [outcome] = _apply([comment_id], body.action, body.expected_status)
     comment = services().store.get(comment_id)
-    return jsonify(
-        {"previous_status": outcome.previous} | (moderator_view(comment) if comment else {})
+    if comment is None:  # purged between the decision and this read
+        raise NotFoundError(f"comment {comment_id} was {outcome.current}, then deleted")
+    return respond(
+        ActionResult.model_validate({"previous_status": outcome.previous} | moderator_view(comment))
     )
 
 
@@ -182,38 +135,42 @@ def bulk() -> Response:
     """One action on many comments: all change, or none does."""
     body = validate(BulkRequest, read_body())
     outcomes = _apply(body.ids, body.action, body.expected_status)
-    return jsonify(
-        {
-            "action": body.action.value,
-            "results": [
-                {"id": o.comment_id, "previous_status": o.previous, "status": o.current}
+    return respond(
+        BulkResult(
+            action=body.action,
+            results=[
+                BulkOutcome.model_validate(
+                    {"id": o.comment_id, "previous_status": o.previous, "status": o.current}
+                )
                 for o in outcomes
             ],
-        }
+        )
     )
 
 
 @bp.get("/audit")
 def audit() -> Response:
     """Every decision: who, when, from which status to which, newest first."""
-    query = validate(Page, request.args.to_dict())
+    query = validate(AuditQuery, request.args.to_dict())
     entries, next_cursor = moderation().audit(limit=query.limit, cursor=query.cursor)
-    return jsonify(
-        {
-            "entries": [
-                {
-                    "id": e.id,
-                    "at": isoformat(e.at),
-                    "moderator": e.moderator,
-                    "comment_id": e.comment_id,
-                    "action": e.action,
-                    "from": e.previous,
-                    "to": e.current,
-                }
+    return respond(
+        AuditPage(
+            entries=[
+                AuditEntry.model_validate(
+                    {
+                        "id": e.id,
+                        "at": isoformat(e.at),
+                        "moderator": e.moderator,
+                        "comment_id": e.comment_id,
+                        "action": e.action,
+                        "from": e.previous,
+                        "to": e.current,
+                    }
+                )
                 for e in entries
             ],
-            "next_cursor": next_cursor,
-        }
+            next_cursor=next_cursor,
+        )
     )
 
 
@@ -240,12 +197,12 @@ def _list_target(name: str, kind: str) -> tuple[ListName, ListKind]:
 def lists() -> Response:
     """The block and allow lists."""
     store = services().lists
-    return jsonify({name: store.entries(name) for name in LIST_NAMES})
+    return respond(Lists.model_validate({name: store.entries(name) for name in LIST_NAMES}))
 
 
 @bp.post("/lists/<name>/<kind>")
 @requires(Role.ADMIN)
-def add_entry(name: str, kind: str) -> tuple[Response, int]:
+def add_entry(name: str, kind: str) -> Response:
     """Add an entry (admins)."""
     list_name, list_kind = _list_target(name, kind)
     entry = validate(ListEntry, read_body())
@@ -253,7 +210,8 @@ def add_entry(name: str, kind: str) -> tuple[Response, int]:
         value = services().lists.add(list_name, list_kind, entry.value)
     except ValueError as exc:
         raise ValidationFailedError("invalid entry", errors={"value": str(exc)}) from None
-    return jsonify({"list": list_name, "kind": list_kind, "value": value}), 201
+    added = ListEntryAdded.model_validate({"list": list_name, "kind": list_kind, "value": value})
+    return respond(added, 201)
 
 
 @bp.delete("/lists/<name>/<kind>")
@@ -268,27 +226,29 @@ def remove_entry(name: str, kind: str) -> Response:
         raise ValidationFailedError("invalid entry", errors={"value": str(exc)}) from None
     if not removed:
         raise NotFoundError(f"{entry.value!r} is not on the {list_name} list of {list_kind}")
-    return jsonify({"removed": True})
+    return respond(Removed(removed=True))
 
 
 @bp.get("/moderators")
 @requires(Role.ADMIN)
 def moderators() -> Response:
     """Every moderator account (admins)."""
-    return jsonify({"moderators": [describe(m) for m in ModeratorStore(services().redis).list()]})
+    accounts = ModeratorStore(services().redis).list()
+    return respond(
+        ModeratorList(moderators=[ModeratorAccount.model_validate(describe(m)) for m in accounts])
+    )
 
 
 @bp.post("/moderators")
 @requires(Role.ADMIN)
-def add_moderator() -> tuple[Response, int]:
+def add_moderator() -> Response:
     """Create an account; its token is in this response only (admins)."""
     body = validate(NewModerator, read_body())
     try:
         token = ModeratorStore(services().redis).add(body.name, body.role)
     except AccountError as exc:
         raise ValidationFailedError(str(exc), errors={"name": str(exc)}) from None
-    result: dict[str, Any] = {"name": body.name, "role": body.role.value, "token": token}
-    return jsonify(result), 201
+    return respond(ModeratorCreated(name=body.name, role=body.role, token=token), 201)
 
 
 @bp.delete("/moderators/<name>")
@@ -299,4 +259,4 @@ def revoke_moderator(name: str) -> Response:
         ModeratorStore(services().redis).revoke(name)
     except AccountError as exc:
         raise NotFoundError(str(exc)) from None
-    return jsonify({"revoked": name})
+    return respond(Revoked(revoked=name))

@@ -45,6 +45,8 @@ def read_body() -> dict[str, Any]:
             raise BadRequestError("JSON is nested too deeply") from None
         except json.JSONDecodeError as exc:
             raise BadRequestError(f"body is not valid JSON: {exc.msg} at {exc.pos}") from None
+        except ValueError:  # e.g. an integer longer than Python's digit limit
+            raise BadRequestError("body is not valid JSON: a number is out of range") from None
         if not isinstance(data, dict):
             raise BadRequestError("body must be a JSON object")
         return data

@@ -1,21 +1,51 @@
-"""Request schemas: what clients may send, validated with pydantic."""
+"""Request schemas: what clients may send, validated with pydantic.
+
+Bodies and query strings of every API view are validated here, and the OpenAPI
+document (:mod:`service.api.openapi`) is generated from these models. Responses are
+in :mod:`service.api.models`.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from service.exceptions import ValidationFailedError
+from service.moderation.accounts import NAME_PATTERN, Role
+from service.moderation.decisions import Action
+from service.store import CommentStatus
 
 #: Bidirectional embedding, override and isolate controls: used to disguise text.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Categories that draw nothing on their own: controls, formats, separators, marks.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
+#: Letters and symbols that render as blank space (Hangul fillers, the braille blank).
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+#: Largest part of a Redis stream id (an unsigned 64-bit integer).
+_STREAM_ID_PART_MAX = 2**64 - 1
 M = TypeVar("M", bound=BaseModel)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+DecidedStatus = Literal["published", "held", "spam", "rejected"]
+
+
+def _visible(value: str) -> bool:
+    """Whether ``value`` has at least one character that draws something."""
+    return any(
+        unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _BLANK_CHARACTERS
+        for ch in value
+    )
 
 
 def _check_single_line(value: str) -> str:
@@ -35,35 +65,71 @@ def _check_multiline(value: str) -> str:
     return value
 
 
-class CommentSubmission(BaseModel):
-    """A comment as posted by a website (JSON or an HTML form)."""
+def _required_text(value: str) -> str:
+    """Refuse text that is empty once blank and invisible characters are ignored."""
+    if not _visible(value):
+        raise ValueError("must not be empty")
+    return value
+
+
+class RequestModel(BaseModel):
+    r"""Base of request schemas: unknown members are ignored, lone surrogates refused.
+
+    JSON can escape a lone UTF-16 surrogate (``"\\ud800"``); it is no character, cannot
+    be stored or encoded, and is refused in every field before any other rule runs.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
-    thread: str = Field(max_length=512, description="Page URL or slug the comment belongs to.")
-    body: str = Field(description="The comment, plain text.")
-    author_name: str = Field("", max_length=100)
-    author_email: str = Field("", max_length=254)
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_surrogates(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str) and any("\ud800" <= ch <= "\udfff" for ch in text):
+                raise ValueError("must be valid Unicode text (no lone surrogates)")
+        return value
+
+
+# -- public API --------------------------------------------------------------------------
+
+
+class CommentSubmission(RequestModel):
+    """A comment as posted by a website (JSON or an HTML form)."""
+
+    thread: str = Field(
+        max_length=512,
+        description="Page URL or slug the comment belongs to.",
+        json_schema_extra={"minLength": 1},
+    )
+    body: str = Field(
+        description="The comment, plain text (at most COMMENTGATE_BODY_MAX_CHARS characters).",
+        json_schema_extra={"minLength": 1},
+    )
+    author_name: str = Field(
+        "", max_length=100, description="Required unless COMMENTGATE_AUTHOR_NAME_REQUIRED=false."
+    )
+    author_email: str = Field("", max_length=254, description="Never shown publicly.")
     author_url: str = Field("", max_length=2048, description="http or https URL.")
-    parent_id: str = Field("", max_length=64, description="A published comment replied to.")
-    captcha_token: str = Field("", max_length=4096)
+    parent_id: str = Field(
+        "",
+        max_length=64,
+        description="A published comment of the same thread replied to.",
+        json_schema_extra={"pattern": r"^([A-Za-z0-9_-]{8,64})?$"},
+    )
+    captcha_token: str = Field("", max_length=4096, description="From GET /api/v1/captcha.")
     captcha_answer: str | int = Field("", description="Digits or English number words.")
 
     @field_validator("thread")
     @classmethod
     def _thread(cls, value: str) -> str:
-        value = _check_single_line(value)
-        if not value:
-            raise ValueError("must not be empty")
-        return value
+        return _required_text(_check_single_line(value))
 
     @field_validator("body")
     @classmethod
     def _body(cls, value: str, info: ValidationInfo) -> str:
-        value = _check_multiline(value)
+        value = _required_text(_check_multiline(value))
         limit = (info.context or {}).get("body_max_chars", 5000)
-        if not value:
-            raise ValueError("must not be empty")
         if len(value) > limit:
             raise ValueError(f"must be at most {limit} characters")
         return value
@@ -72,6 +138,8 @@ class CommentSubmission(BaseModel):
     @classmethod
     def _author_name(cls, value: str, info: ValidationInfo) -> str:
         value = _check_single_line(value)
+        if value and not _visible(value):
+            raise ValueError("must not be blank")
         if not value and (info.context or {}).get("author_name_required", True):
             raise ValueError("is required")
         return value
@@ -120,22 +188,170 @@ class CommentSubmission(BaseModel):
         return str(value).strip()[:64]
 
 
-class ThreadListing(BaseModel):
+class ThreadListing(RequestModel):
     """Query parameters of the public thread listing."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    thread: str = Field(max_length=512)
-    limit: int = Field(50, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=512)
+    thread: str = Field(
+        max_length=512, description="The thread's URL or slug.", json_schema_extra={"minLength": 1}
+    )
+    limit: int = Field(50, ge=1, le=100, description="Comments per page.")
+    cursor: str | None = Field(None, max_length=512, description="``next_cursor`` of a page.")
 
     @field_validator("thread")
     @classmethod
     def _thread(cls, value: str) -> str:
-        value = _check_single_line(value)
-        if not value:
-            raise ValueError("must not be empty")
+        return _required_text(_check_single_line(value))
+
+
+# -- moderation API ----------------------------------------------------------------------
+
+
+class QueueQuery(RequestModel):
+    """Query of a moderation queue."""
+
+    status: DecidedStatus = "held"
+    thread: str | None = Field(None, max_length=512, description="Only this thread.")
+    q: str | None = Field(None, max_length=200, description="Text to search for.")
+    limit: int = Field(50, ge=1, le=200, description="Comments per page.")
+    cursor: str | None = Field(None, max_length=512, description="``next_cursor`` of a page.")
+
+
+class ActionRequest(RequestModel):
+    """A decision on one comment."""
+
+    action: Action
+    expected_status: CommentStatus | None = Field(
+        None, description="The status the moderator saw; a different one is a 409."
+    )
+
+
+class BulkRequest(ActionRequest):
+    """One decision on many comments, all or nothing."""
+
+    ids: list[str] = Field(
+        min_length=1,
+        max_length=500,
+        description="Distinct comment ids.",
+        json_schema_extra={
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": ID_PATTERN.pattern},
+        },
+    )
+
+    @field_validator("ids")
+    @classmethod
+    def _ids(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("ids must not repeat")
+        for comment_id in value:
+            if not ID_PATTERN.match(comment_id):
+                raise ValueError(f"not a comment id: {comment_id[:64]!r}")
         return value
+
+
+class AuditQuery(RequestModel):
+    """Cursor pagination of the audit log."""
+
+    limit: int = Field(50, ge=1, le=500, description="Entries per page.")
+    cursor: str | None = Field(
+        None, max_length=64, pattern=r"^[0-9]+-[0-9]+$", description="``next_cursor`` of a page."
+    )
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = [int(part) for part in value.split("-")]
+        # Redis refuses ids past 64 bits, and nothing comes before 0-0.
+        if max(parts) > _STREAM_ID_PART_MAX or not any(parts):
+            raise ValueError("not a cursor of the audit log")
+        return value
+
+
+class ListEntry(RequestModel):
+    """An entry to add to or remove from a list."""
+
+    value: str = Field(
+        min_length=1, max_length=320, description="A term, e-mail, domain or IP network."
+    )
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        return _required_text(_check_single_line(value))
+
+
+class NewModerator(RequestModel):
+    """An account to create."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Letters, digits, '.', '_' or '-', starting with a letter or digit.",
+        json_schema_extra={"pattern": NAME_PATTERN.pattern},
+    )
+    role: Role = Role.MODERATOR
+
+
+class ExportQuery(RequestModel):
+    """Export format."""
+
+    format: Literal["jsonl", "csv"] = "jsonl"
+
+
+# -- HTML pages (documentation only) ----------------------------------------------------
+# The pages read their query strings and forms by hand; these models describe them in
+# the OpenAPI document (service/api/openapi_routes.py) and validate nothing.
+
+
+class DemoPageQuery(BaseModel):
+    """Query of the demo page."""
+
+    cursor: str | None = Field(None, description="Show the comments after this cursor.")
+    comment: str | None = Field(None, description="Say what became of this comment.")
+
+
+class QueueFilter(BaseModel):
+    """Query of a moderation UI queue."""
+
+    thread: str | None = Field(None, description="Only this thread.")
+    q: str | None = Field(None, description="Text to search for.")
+    cursor: str | None = Field(None, description="Continue after this cursor.")
+
+
+class LoginQuery(BaseModel):
+    """Query of the login page."""
+
+    next: str | None = Field(None, description="A /moderate path to go to once logged in.")
+
+
+class CsrfForm(BaseModel):
+    """A form of the moderation UI."""
+
+    csrf_token: str = Field(description="The token the page's form carries.")
+
+
+class LoginForm(CsrfForm):
+    """The login form."""
+
+    token: str = Field(description="The moderator's API token (``cgm_...``).")
+    next: str = ""
+
+
+class DecisionForm(CsrfForm):
+    """A decision on the comment shown."""
+
+    action: Action
+    expected: DecidedStatus | Literal[""] = Field("", description="The status shown.")
+    next: str = Field("", description="The /moderate path to go back to.")
+    focus: str = Field("", description="The comment to scroll to.")
+
+
+class BulkForm(DecisionForm):
+    """A decision on the selected comments."""
+
+    ids: list[str] = Field(description="The selected comments (at most 500).")
 
 
 def validate(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:

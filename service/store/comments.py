@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -310,6 +311,8 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         score, member = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(member, str) or not isinstance(score, int | float):
             raise TypeError
+        if not math.isfinite(score):
+            raise ValueError
         return float(score), member
     except (ValueError, TypeError, binascii.Error, UnicodeError):
         raise InvalidCursorError("invalid cursor") from None
