@@ -34,7 +34,9 @@ __all__ = [
     "TRUSTED_TYPES",
     "build_card",
     "card_path",
+    "dump_model_bytes",
     "load_model",
+    "load_model_bytes",
     "save_model",
 ]
 
@@ -138,6 +140,30 @@ def build_card(
     return card
 
 
+def dump_model_bytes(
+    model: SpamModel, card_extra: dict[str, Any] | None = None
+) -> tuple[bytes, dict[str, Any]]:
+    """Serialise ``model`` to skops bytes and the card that vouches for them.
+
+    The card gets the library versions, the SHA-256 and the size of the bytes, as
+    :func:`load_model_bytes` expects.
+
+    Args:
+        model: The model to serialise (not changed).
+        card_extra: Fields merged into the card before the checksums are added.
+
+    Returns:
+        The skops bytes and the model card.
+    """
+    payload = _deterministic_dumps(model.pipeline)
+    card = dict(model.card)
+    card.update(card_extra or {})
+    card["libraries"] = library_versions()
+    card["sha256"] = hashlib.sha256(payload).hexdigest()
+    card["size_bytes"] = len(payload)
+    return payload, card
+
+
 def save_model(
     model: SpamModel, path: str | Path, card_extra: dict[str, Any] | None = None
 ) -> Path:
@@ -153,19 +179,24 @@ def save_model(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = _deterministic_dumps(model.pipeline)
-    card = dict(model.card)
-    card.update(card_extra or {})
-    card["libraries"] = library_versions()
-    card["model_file"] = path.name
-    card["sha256"] = hashlib.sha256(payload).hexdigest()
-    card["size_bytes"] = len(payload)
+    payload, card = dump_model_bytes(model, {**(card_extra or {}), "model_file": path.name})
     path.write_bytes(payload)
     target = card_path(path)
     target.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     model.card = card
     logger.info("saved model %s to %s (%s bytes)", card.get("model_version"), path, len(payload))
     return target
+
+
+_REQUIRED_CARD_FIELDS = ("model_version", "thresholds", "libraries", "sha256")
+
+
+def _check_card(card: Any, where: str) -> dict[str, Any]:
+    if not isinstance(card, dict) or any(key not in card for key in _REQUIRED_CARD_FIELDS):
+        raise ModelLoadError(f"{where}: model card lacks {', '.join(_REQUIRED_CARD_FIELDS)}")
+    if not isinstance(card["libraries"], dict):
+        raise ModelLoadError(f"{where}: model card lacks library versions")
+    return card
 
 
 def _read_card(path: Path) -> dict[str, Any]:
@@ -176,10 +207,43 @@ def _read_card(path: Path) -> dict[str, Any]:
         card = json.loads(target.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelLoadError(f"{target}: model card is not valid JSON ({exc})") from None
-    required = ("model_version", "thresholds", "libraries", "sha256")
-    if not isinstance(card, dict) or any(key not in card for key in required):
-        raise ModelLoadError(f"{target}: model card lacks {', '.join(required)}")
-    return card
+    return _check_card(card, str(target))
+
+
+def _refuse_non_skops(payload: bytes, where: str) -> None:
+    if not zipfile.is_zipfile(io.BytesIO(payload)):
+        kind = "a pickle" if payload.startswith(_PICKLE_PREFIXES) else "not a skops archive"
+        raise UntrustedModelError(f"{where}: refused, the file is {kind} (only skops files load)")
+
+
+def _load_checked(payload: bytes, card: dict[str, Any], where: str) -> SpamModel:
+    """The checks every model passes, from a file or from bytes, before any of it runs."""
+    made_with = str(card["libraries"].get("scikit-learn"))
+    if made_with != sklearn.__version__:
+        raise IncompatibleModelError(
+            f"{where}: made with scikit-learn {made_with} but {sklearn.__version__} is "
+            "installed; retrain it with `commentgate train` (see the card's reproduce command)"
+        )
+    if hashlib.sha256(payload).hexdigest() != card["sha256"]:
+        raise UntrustedModelError(
+            f"{where}: refused, the file does not match the SHA-256 in its model card "
+            "(modified or corrupt)"
+        )
+    try:
+        untrusted = set(sio.get_untrusted_types(data=payload)) - set(TRUSTED_TYPES)
+        if untrusted:
+            names = ", ".join(sorted(untrusted))[:200]
+            raise UntrustedModelError(f"{where}: refused, the file holds untrusted types: {names}")
+        pipeline = sio.loads(payload, trusted=list(TRUSTED_TYPES))
+    except UntrustedModelError:
+        raise
+    except Exception as exc:  # skops raises many kinds for damaged archives
+        raise UntrustedModelError(
+            f"{where}: refused, not a valid skops model ({type(exc).__name__})"
+        ) from None
+    if not isinstance(pipeline, Pipeline) or "classifier" not in pipeline.named_steps:
+        raise UntrustedModelError(f"{where}: refused, the file does not hold a commentgate model")
+    return SpamModel(pipeline, card)
 
 
 def load_model(path: str | Path | None = None) -> SpamModel:
@@ -200,35 +264,29 @@ def load_model(path: str | Path | None = None) -> SpamModel:
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
     payload = path.read_bytes()
-    if not zipfile.is_zipfile(io.BytesIO(payload)):
-        kind = "a pickle" if payload.startswith(_PICKLE_PREFIXES) else "not a skops archive"
-        raise UntrustedModelError(f"{path}: refused, the file is {kind} (only skops files load)")
-    card = _read_card(path)
-    made_with = str(card["libraries"].get("scikit-learn"))
-    if made_with != sklearn.__version__:
-        raise IncompatibleModelError(
-            f"{path}: made with scikit-learn {made_with} but {sklearn.__version__} is "
-            "installed; retrain it with `commentgate train` (see the card's reproduce command)"
-        )
-    if hashlib.sha256(payload).hexdigest() != card["sha256"]:
-        raise UntrustedModelError(
-            f"{path}: refused, the file does not match the SHA-256 in its model card "
-            "(modified or corrupt)"
-        )
-    try:
-        untrusted = set(sio.get_untrusted_types(data=payload)) - set(TRUSTED_TYPES)
-        if untrusted:
-            names = ", ".join(sorted(untrusted))[:200]
-            raise UntrustedModelError(f"{path}: refused, the file holds untrusted types: {names}")
-        pipeline = sio.loads(payload, trusted=list(TRUSTED_TYPES))
-    except UntrustedModelError:
-        raise
-    except Exception as exc:  # skops raises many kinds for damaged archives
-        raise UntrustedModelError(
-            f"{path}: refused, not a valid skops model ({type(exc).__name__})"
-        ) from None
-    if not isinstance(pipeline, Pipeline) or "classifier" not in pipeline.named_steps:
-        raise UntrustedModelError(f"{path}: refused, the file does not hold a commentgate model")
-    model = SpamModel(pipeline, card)
+    _refuse_non_skops(payload, str(path))
+    model = _load_checked(payload, _read_card(path), str(path))
     logger.info("loaded model %s from %s", model.version, path)
+    return model
+
+
+def load_model_bytes(data: bytes, card: dict[str, Any], *, source: str = "bytes") -> SpamModel:
+    """Load a model from skops bytes and its card, with exactly the checks of :func:`load_model`.
+
+    Args:
+        data: The skops bytes (e.g. from :func:`dump_model_bytes`, kept in Redis).
+        card: The model card that came with them (its SHA-256 must match ``data``).
+        source: Where the bytes come from, for messages (e.g. ``redis:VERSION``).
+
+    Returns:
+        The loaded model.
+
+    Raises:
+        ModelLoadError: The card lacks required fields.
+        IncompatibleModelError: The model was made with another scikit-learn version.
+        UntrustedModelError: The bytes are a pickle, corrupt, modified, or hold other types.
+    """
+    _refuse_non_skops(data, source)
+    model = _load_checked(data, _check_card(card, source), source)
+    logger.info("loaded model %s from %s", model.version, source)
     return model

@@ -104,17 +104,8 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
     if not comments:
         rt.store.release(ids)
         return []
-    scores = rt.model.predict_proba(
-        [
-            CommentInput(
-                text=c.body,
-                author_name=c.author_name or None,
-                author_url=c.author_url or None,
-                author_email=c.author_email or None,
-            )
-            for c in comments
-        ]
-    )
+    model, policy = rt.models.refresh()  # one GET: picks up a newly promoted model
+    scores = model.predict_proba([comment_input(c) for c in comments])
     blocked = rt.lists.matcher("block")
     allowed = rt.lists.matcher("allow")
     approved = rt.store.previously_approved([c.author_email for c in comments])
@@ -129,13 +120,13 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
             allowlisted=allowed.matches(comment),
             previously_approved=earlier,
         )
-        status, reasons = decide(facts, rt.policy)
+        status, reasons = decide(facts, policy)
         decisions.append(
             Decision(
                 comment=comment,
                 status=status,
                 score=facts.score,
-                model_version=rt.model.version,
+                model_version=model.version,
                 reasons=reasons,
             )
         )
@@ -149,9 +140,19 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
         len(decided),
         len(ids),
         (time.perf_counter() - started) * 1000,
-        rt.model.version,
+        model.version,
     )
     return [d.comment.id for d in decisions if d.comment.id in decided]
+
+
+def comment_input(comment: Comment) -> CommentInput:
+    """What the model sees of a stored comment."""
+    return CommentInput(
+        text=comment.body,
+        author_name=comment.author_name or None,
+        author_url=comment.author_url or None,
+        author_email=comment.author_email or None,
+    )
 
 
 def _record_metrics(rt: WorkerRuntime, decisions: list[Decision]) -> None:
@@ -163,7 +164,7 @@ def _record_metrics(rt: WorkerRuntime, decisions: list[Decision]) -> None:
     rt.metrics.count(metrics.DECISIONS, amounts=by_reason)
     now = time.time()
     rt.metrics.observe(metrics.DECISION_LATENCY, [now - d.comment.created_at for d in decisions])
-    rt.metrics.model_seen(rt.model.version)
+    rt.metrics.model_seen(decisions[0].model_version)
 
 
 def _emit_events(rt: WorkerRuntime, decisions: list[Decision]) -> None:

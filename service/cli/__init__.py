@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "moderators": "service.cli.moderators:moderators",
     "dev": "service.cli.dev:dev",
     "config": "service.cli.config:config",
+    "model": "service.cli.model:model",
 }
 
 

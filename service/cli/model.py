@@ -1,0 +1,162 @@
+"""``commentgate model``: the model versions learnt from moderators, and rollback.
+
+Versions live in Redis (:mod:`service.model_registry`); workers switch to the current
+one at their next batch, without a restart. Errors are one line, exit status 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+import redis
+
+from service.cli.common import settings_or_exit
+from service.model_registry import (
+    ModelRegistry,
+    ModelVersion,
+    NotRestorableError,
+    UnknownVersionError,
+)
+
+__all__ = ["model"]
+
+NOTHING_PROMOTED = (
+    "workers use their base model (COMMENTGATE_MODEL_PATH or the shipped one): nothing is promoted"
+)
+
+
+@contextmanager
+def _registry() -> Iterator[ModelRegistry]:
+    """The registry on the configured Redis; expected failures become one-line errors."""
+    settings = settings_or_exit()
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        yield ModelRegistry(client, keep=settings.model_keep_versions)
+    except (UnknownVersionError, NotRestorableError) as exc:
+        raise click.ClickException(str(exc.args[0])) from None
+    except redis.RedisError as exc:
+        raise click.ClickException(f"Redis at the configured URL: {exc}") from None
+    finally:
+        client.close()
+
+
+def _when(timestamp: float | None) -> str:
+    if not timestamp:
+        return "-"
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def metrics_of(card: dict[str, Any]) -> str:
+    """The figures a card reports: validation on a learnt version, out-of-fold on a base."""
+    validation = card.get("learning", {}).get("validation", {}).get("candidate")
+    if validation:
+        return f"val AUC {validation['roc_auc']:.4f} F1 {validation['f1']:.4f}"
+    metrics = card.get("metrics") or {}
+    if "roc_auc" in metrics:
+        f1 = metrics.get("at_spam_above", {}).get("f1")
+        tail = f" F1 {f1:.4f}" if isinstance(f1, int | float) else ""
+        return f"oof AUC {metrics['roc_auc']:.4f}{tail}"
+    return "-"
+
+
+def feedback_of(card: dict[str, Any]) -> int:
+    """How many moderator labels the version learnt from, since its base."""
+    return int(card.get("learning", {}).get("feedback_total", 0))
+
+
+def _row(version: ModelVersion) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "current": version.current,
+        "status": version.status,
+        "created": _when(version.created),
+        "promoted": _when(version.promoted_at),
+        "metrics": metrics_of(version.card),
+        "feedback": feedback_of(version.card),
+        "from": version.card.get("learning", {}).get("from_version"),
+    }
+
+
+@click.group()
+def model() -> None:
+    """Model versions learnt from moderators: list, show, roll back."""
+
+
+@model.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+def list_versions(as_json: bool) -> None:
+    """List the stored versions, oldest first; `*` marks the current one."""
+    with _registry() as registry:
+        versions = registry.list()
+        current = registry.current()
+    rows = [_row(v) for v in versions]
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        return
+    if not rows:
+        click.echo(f"no model versions in Redis; {NOTHING_PROMOTED}")
+        return
+    header = {
+        "current": "",
+        "version": "VERSION",
+        "status": "STATUS",
+        "created": "CREATED (UTC)",
+        "promoted": "PROMOTED (UTC)",
+        "metrics": "METRICS",
+        "feedback": "FEEDBACK",
+    }
+    table = [header] + [{**row, "current": "*" if row["current"] else ""} for row in rows]
+    widths = {key: max(len(str(line[key])) for line in table) for key in header}
+    for line in table:
+        click.echo("  ".join(str(line[key]).ljust(widths[key]) for key in header).rstrip())
+    if current is None:
+        click.echo(NOTHING_PROMOTED)
+
+
+@model.command()
+@click.argument("version")
+def show(version: str) -> None:
+    """Print the model card of VERSION (JSON)."""
+    with _registry() as registry:
+        card = registry.card(version)
+    click.echo(json.dumps(card, indent=2))
+
+
+@model.command()
+@click.argument("version")
+def rollback(version: str) -> None:
+    """Make VERSION (an earlier promoted version or the base) current again."""
+    actor = f"cli:{_user()}"
+    with _registry() as registry:
+        previous = registry.rollback(version, actor=actor)
+    click.echo(
+        f"current model: {version} (was {previous or 'the base model'}); "
+        "workers switch at their next batch"
+    )
+
+
+@model.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def history(limit: int) -> None:
+    """Promotions and rollbacks, newest first."""
+    with _registry() as registry:
+        events = registry.history(limit)
+    for event in events:
+        click.echo(
+            f"{_when(event['at'])}  {event['action']:8s}  {event['version']}  "
+            f"(was {event['previous'] or 'base'})  by {event['actor']}"
+        )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
