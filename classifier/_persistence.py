@@ -81,7 +81,12 @@ def library_versions() -> dict[str, str]:
 
 
 def _deterministic_dumps(pipeline: Pipeline) -> bytes:
-    """Skops bytes with fixed zip timestamps and compression, so equal models are equal files."""
+    """Skops bytes with fixed zip timestamps and compression.
+
+    Skops still records Python object ids in its schema, so two saves of equal models
+    can differ in bytes; the model version (a fingerprint of the learnt numbers) is what
+    identifies a model.
+    """
     raw = sio.dumps(pipeline)
     out = io.BytesIO()
     with (
