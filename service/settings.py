@@ -158,6 +158,11 @@ class Settings(BaseSettings):
         20, ge=2, le=1000, description="Model versions kept in Redis (plus current and base)."
     )
 
+    intake_max_per_second: int = Field(
+        0,
+        ge=0,
+        description="Comment posts admitted per second across all clients; over it 503 (0: off).",
+    )
     batch_size: int = Field(500, ge=1, le=10_000, description="Comments scored per worker batch.")
     claim_lease_seconds: int = Field(
         60, ge=1, description="A claimed batch not decided within this is claimed again."
