@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 SENTINEL_SCHEME = "redis+sentinel"
@@ -51,6 +53,20 @@ def parse_sentinel_url(url: str) -> tuple[list[tuple[str, int]], str, int, str |
         raise ValueError("db must be a number")
     sentinel_password = query.get("sentinel_password", [None])[0]
     return sentinels, service, int(db_text), password or None, sentinel_password
+
+
+def riding_out_outages(seconds: float = 60.0) -> dict[str, Any]:
+    """redis-py options that retry a command through a Redis restart of up to ``seconds``.
+
+    For long-running workers and the scheduler: RQ 3 exits when a connection error hits
+    outside its dequeue loop, so their client rides out a restart instead. A command
+    whose reply was lost may run twice; scoring is idempotent and the reconciler
+    re-queues anything a lost job held.
+    """
+    return {
+        "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), int(seconds)),
+        "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
+    }
 
 
 def connect(url: str, **options: Any) -> redis.Redis:

@@ -11,7 +11,7 @@ from rq.cron import CronScheduler
 from classifier.exceptions import ModelLoadError
 from service.cli.common import settings_or_exit
 from service.queues import ALL_QUEUES, MAINTENANCE, PURGE, RECONCILE
-from service.redis_client import connect
+from service.redis_client import connect, riding_out_outages
 from workers import jobs
 from workers.runtime import WorkerRuntime, set_runtime
 
@@ -66,7 +66,7 @@ def worker(burst: bool, queue_names: str, worker_class: str, name: str | None) -
 def scheduler(interval: int) -> None:
     """Run RQ's cron scheduler: the reconciler every INTERVAL seconds, retention hourly."""
     settings = settings_or_exit()
-    connection = connect(settings.redis_url)
+    connection = connect(settings.redis_url, **riding_out_outages())
     cron = CronScheduler(connection=connection, logging_level="WARNING")
     cron.register(
         jobs.reconcile,

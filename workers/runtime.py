@@ -19,7 +19,7 @@ from classifier.exceptions import ModelLoadError
 from service.metrics import Metrics
 from service.model_registry import ModelRegistry, UnknownVersionError, lineage
 from service.queues import Queues
-from service.redis_client import connect
+from service.redis_client import connect, riding_out_outages
 from service.settings import Settings, load_settings
 from service.store import CommentStore
 from service.store.lists import ListStore
@@ -142,7 +142,7 @@ class WorkerRuntime:
     @classmethod
     def build(cls, settings: Settings) -> WorkerRuntime:
         """Connect to Redis and load the model named by the settings."""
-        client = connect(settings.redis_url, health_check_interval=30)
+        client = connect(settings.redis_url, health_check_interval=30, **riding_out_outages())
         model = load_model(settings.model_path)
         registry = ModelRegistry(client, keep=settings.model_keep_versions)
         models = ModelHolder(model, settings, registry)

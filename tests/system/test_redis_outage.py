@@ -67,12 +67,9 @@ def wait_decided_by_the_same_processes(
 ) -> None:
     """Poll until every comment is decided, by the processes started at the beginning.
 
-    The web server must survive. A worker or scheduler that exits is a known bug,
-    reported and not yet fixed in ``workers/``: RQ 3.0 quits on a Redis
-    ``ConnectionError`` raised outside its dequeue retry loop (``set_state`` after a
-    job, ``prepare_execution`` of a job just dequeued), and the workers' Redis client
-    has no retry policy to ride out a restart. Until a fix lands the test xfails
-    then (the logs are in ``tmp_path``). Delete the ``pytest.xfail`` below once it has.
+    Every process must survive: the web server, and the workers and scheduler, whose
+    Redis client retries through a restart (RQ 3 itself exits on a connection error
+    raised outside its dequeue loop).
     """
     assert web.proc.poll() is None, "the web server died:\n" + web.log()[-3000:]
     left = list(ids)
@@ -80,7 +77,7 @@ def wait_decided_by_the_same_processes(
     while left:
         dead = [log.name for proc, log in processes.procs if proc.poll() is not None]
         if dead:
-            pytest.xfail(f"known bug: {dead} exited after the Redis outage (logs in tmp_path)")
+            pytest.fail(f"{dead} exited after the Redis outage\n{processes.logs()}")
         if time.monotonic() > deadline:
             pytest.fail(
                 f"{len(left)} of {len(ids)} comments not decided after {DECIDE_TIMEOUT} s "
