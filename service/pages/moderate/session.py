@@ -21,8 +21,8 @@ import time
 from datetime import timedelta
 from typing import Any, cast
 
-from flask import Flask, has_request_context, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, has_request_context, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from service.moderation.accounts import (
     ACCOUNTS_KEY,
@@ -56,7 +56,17 @@ def session_key(sid: str) -> str:
 
 
 class ModeratorSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, ``Secure`` also whenever the request is HTTPS."""
+    """Flask's signed-cookie sessions, ``Secure`` also whenever the request is HTTPS.
+
+    Only the moderation UI has sessions (its cookie's path is the UI's prefix): other
+    requests (the API, intake) get a null session and skip the signing work.
+    """
+
+    def open_session(self, app: Flask, incoming: Request) -> SecureCookieSession | None:
+        """Open the session of a moderation UI request; a null one for anything else."""
+        if not incoming.path.startswith(app.config["SESSION_COOKIE_PATH"] or "/"):
+            return self.make_null_session(app)
+        return super().open_session(app, incoming)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         """Whether the session cookie gets the ``Secure`` flag.

@@ -275,7 +275,7 @@ def test_a_new_token_for_the_same_name_ends_the_old_session(
 
 def test_a_session_ends_a_day_after_the_login_however_busy(client: FlaskClient, token: str) -> None:
     logged_in(client, token)
-    with client.session_transaction() as stored:
+    with client.session_transaction("/moderate") as stored:
         stored["login_at"] = time.time() - session.ABSOLUTE_LIFETIME.total_seconds() - 1
     assert client.get("/moderate").status_code == 303
 
