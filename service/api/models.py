@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from flask import Response, jsonify
+from flask import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.moderation.accounts import Role
@@ -62,9 +62,9 @@ def respond(model: ResponseModel, status: int = 200) -> Response:
     Returns:
         The ``application/json`` response.
     """
-    response = jsonify(model.to_json())
-    response.status_code = status
-    return response
+    return Response(
+        model.model_dump_json(by_alias=True), status=status, mimetype="application/json"
+    )
 
 
 # -- public API --------------------------------------------------------------------------
