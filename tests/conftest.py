@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,3 +124,52 @@ def new_comment(client: FlaskClient, **fields: Any) -> dict[str, Any]:
     }
     payload.update(fields)
     return payload
+
+
+# -- moderation ------------------------------------------------------------------------
+
+THREAD = "https://blog.example/posts/moderated"
+
+
+@pytest.fixture
+def tokens(redis_client: redis.Redis) -> dict[str, str]:
+    """Tokens of a moderator (``mia``) and an admin (``ada``)."""
+    from service.moderation.accounts import ModeratorStore, Role
+
+    store = ModeratorStore(redis_client)
+    return {"moderator": store.add("mia"), "admin": store.add("ada", Role.ADMIN)}
+
+
+def auth(token: str) -> dict[str, str]:
+    """The header that authenticates a moderator."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def decided(
+    redis_client: redis.Redis,
+    status: str = "held",
+    *,
+    body: str = "a comment",
+    thread: str = THREAD,
+    created_at: float | None = None,
+    email: str = "",
+) -> str:
+    """A comment stored and decided through the store, as intake and a worker would."""
+    from service.store import Comment, CommentStatus, CommentStore, Decision
+
+    store = CommentStore(redis_client)
+    comment = Comment(
+        id=secrets.token_urlsafe(16),
+        thread=thread,
+        body=body,
+        author_name="Sam",
+        author_email=email,
+        ip="198.51.100.4",
+        created_at=created_at or time.time(),
+        status=CommentStatus.PENDING,
+    )
+    store.accept(comment, nonce=None, nonce_ttl=60)
+    store.record_decisions(
+        [Decision(comment, CommentStatus(status), 0.5, "cg-test", ("model_score",))]
+    )
+    return comment.id

@@ -10,8 +10,7 @@ from flask.testing import FlaskClient
 
 from service.moderation.accounts import ModeratorStore, Role
 from service.store import keys
-from tests.conftest import new_comment
-from tests.service.api.test_moderation import decided
+from tests.conftest import decided, new_comment
 from workers import jobs
 
 PUBLISH_ALL = {"publish_below": 0.999999, "spam_above": 1.0}

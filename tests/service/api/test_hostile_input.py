@@ -16,9 +16,8 @@ from flask.testing import FlaskClient
 from service.api.models import Problem
 from service.moderation.accounts import ModeratorStore, Role
 from service.store import keys
-from tests.conftest import new_comment
+from tests.conftest import decided, new_comment
 from tests.service.api.hostile_corpus import API, BROWSER, INTAKE, UNKNOWN_ID, Hostile, corpus
-from tests.service.api.test_moderation import decided
 
 #: Keys a refused request may still touch: counters, captcha attempts, rate limits.
 VOLATILE = (b"cg:metrics:", b"cg:captcha:attempts:", b"cg:ratelimit")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import secrets
 import threading
 import time
 from typing import Any
@@ -16,47 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.moderation.accounts import ModeratorStore, Role
-from service.store import Comment, CommentStatus, CommentStore, Decision, keys
-
-THREAD = "https://blog.example/posts/moderated"
-
-
-@pytest.fixture
-def tokens(redis_client: redis.Redis) -> dict[str, str]:
-    store = ModeratorStore(redis_client)
-    return {"moderator": store.add("mia"), "admin": store.add("ada", Role.ADMIN)}
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def decided(
-    redis_client: redis.Redis,
-    status: str = "held",
-    *,
-    body: str = "a comment",
-    thread: str = THREAD,
-    created_at: float | None = None,
-    email: str = "",
-) -> str:
-    """A comment stored and decided through the store, as intake and a worker would."""
-    store = CommentStore(redis_client)
-    comment = Comment(
-        id=secrets.token_urlsafe(16),
-        thread=thread,
-        body=body,
-        author_name="Sam",
-        author_email=email,
-        ip="198.51.100.4",
-        created_at=created_at or time.time(),
-        status=CommentStatus.PENDING,
-    )
-    store.accept(comment, nonce=None, nonce_ttl=60)
-    store.record_decisions(
-        [Decision(comment, CommentStatus(status), 0.5, "cg-test", ("model_score",))]
-    )
-    return comment.id
+from service.store import keys
+from tests.conftest import THREAD, auth, decided
 
 
 def act(client: FlaskClient, token: str, comment_id: str, action: str, **extra: Any) -> Any:

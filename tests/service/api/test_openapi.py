@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,25 +16,13 @@ from werkzeug.routing import Map
 from werkzeug.test import TestResponse
 
 from service.api.openapi import ROUTES, build_document, openapi_path, undocumented
-from service.moderation.accounts import ModeratorStore, Role
-from tests.conftest import new_comment
-from tests.service.api.test_moderation import THREAD, decided
+from tests.conftest import THREAD, auth, decided, new_comment
 
 JSON_TYPES = ("application/json", "application/problem+json")
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 REDIS_DOWN = "redis://127.0.0.1:1/0"
 FORM = "application/x-www-form-urlencoded"
 UNKNOWN = "AAAAAAAAAAAAAAAAAAAAAA"
-
-
-@pytest.fixture
-def tokens(redis_client: redis.Redis) -> dict[str, str]:
-    store = ModeratorStore(redis_client)
-    return {"moderator": store.add("mia"), "admin": store.add("ada", Role.ADMIN)}
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def refs(node: Any) -> Iterator[str]:

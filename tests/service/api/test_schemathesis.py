@@ -31,8 +31,7 @@ from schemathesis.checks import (
 
 from service.moderation.accounts import ModeratorStore, Role
 from service.services import EXTENSION_KEY, Services
-from tests.conftest import solve
-from tests.service.api.test_moderation import decided
+from tests.conftest import decided, solve
 
 CHECKS = [
     not_a_server_error,
