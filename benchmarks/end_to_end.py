@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,7 +38,7 @@ from benchmarks._common import (
 from service.captcha import CaptchaIssuer
 from service.queues import COMMENTS
 from service.store import keys
-from tests.conftest import solve
+from tests.conftest import solved
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -54,13 +55,12 @@ def offer(url: str, rate: float, seconds: float) -> tuple[list[str], list[float]
     for i in range(total):
         challenge = issuer.issue()
         payloads.append(
-            {
-                "thread": f"bench/e2e-{i % 20}",
-                "body": synthetic_body(rng),
-                "author_name": f"user{i}",
-                "captcha_token": challenge.token,
-                "captcha_answer": str(solve(challenge.question)),
-            }
+            solved(
+                asdict(challenge),
+                thread=f"bench/e2e-{i % 20}",
+                body=synthetic_body(rng),
+                author_name=f"user{i}",
+            )
         )
     ids: list[str] = []
     latencies: list[float] = []

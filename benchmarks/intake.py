@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from benchmarks._common import (
     wait_http,
 )
 from service.captcha import CaptchaIssuer
-from tests.conftest import solve
+from tests.conftest import solved
 
 LUA = str(Path(__file__).with_name("_wrk_post.lua"))
 
@@ -57,14 +58,13 @@ def bodies(path: Path, count: int, seed: int) -> None:
     with path.open("w") as out:
         for i in range(count):
             challenge = issuer.issue()
-            payload = {
-                "thread": f"bench/thread-{i % 50}",
-                "body": synthetic_body(rng),
-                "author_name": f"user{i}",
-                "author_email": f"user{i}@mail.example",
-                "captcha_token": challenge.token,
-                "captcha_answer": str(solve(challenge.question)),
-            }
+            payload = solved(
+                asdict(challenge),
+                thread=f"bench/thread-{i % 50}",
+                body=synthetic_body(rng),
+                author_name=f"user{i}",
+                author_email=f"user{i}@mail.example",
+            )
             out.write(json.dumps(payload) + "\n")
 
 

@@ -59,7 +59,7 @@ from service.model_registry import ModelRegistry
 from service.moderation.accounts import ModeratorStore, Role
 from service.queues import COMMENTS, LEARNING, MAINTENANCE, WEBHOOKS
 from service.store import CommentStore, keys
-from tests.conftest import solve
+from tests.conftest import solved
 from workers.jobs import comment_input
 from workers.learning import CURSOR_KEY
 
@@ -79,16 +79,14 @@ def wait(predicate: Callable[[], object], timeout: float, what: str) -> None:
 
 def post_comment(http: httpx.Client, base: str, body: str, author: str) -> str | None:
     """POST one comment with a solved captcha; its id, or None when intake refuses it."""
-    challenge = http.get(f"{base}/api/v1/captcha").json()
     response = http.post(
         f"{base}/api/v1/comments",
-        json={
-            "thread": "https://new-site.example/videos/1",
-            "body": body,
-            "author_name": author or "anonymous",
-            "captcha_token": challenge["token"],
-            "captcha_answer": str(solve(challenge["question"])),
-        },
+        json=solved(
+            http.get(f"{base}/api/v1/captcha").json(),
+            thread="https://new-site.example/videos/1",
+            body=body,
+            author_name=author or "anonymous",
+        ),
     )
     if response.status_code != 202:
         return None

@@ -46,7 +46,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -64,7 +64,7 @@ from benchmarks._common import (
 )
 from benchmarks.intake import bodies, wrk
 from service.captcha import CaptchaIssuer
-from tests.conftest import solve
+from tests.conftest import solved
 
 HOST = "127.0.0.1"
 #: Requests in flight at most; beyond it the generator queues (and counts the wait).
@@ -95,13 +95,12 @@ def comment_requests(seed: int, thread_prefix: str = "bench/overload") -> Iterat
     while True:
         challenge = issuer.issue()
         body = json.dumps(
-            {
-                "thread": f"{thread_prefix}-{i % 50}",
-                "body": synthetic_body(rng),
-                "author_name": f"user{i}",
-                "captcha_token": challenge.token,
-                "captcha_answer": str(solve(challenge.question)),
-            }
+            solved(
+                asdict(challenge),
+                thread=f"{thread_prefix}-{i % 50}",
+                body=synthetic_body(rng),
+                author_name=f"user{i}",
+            )
         ).encode()
         head = (
             f"POST /api/v1/comments HTTP/1.1\r\nHost: {HOST}\r\n"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,20 @@ def solve(question: str) -> int:
     return r - x if ops == "+" else x - r if ops == "-" else r // x
 
 
+def run_commentgate(
+    redis_url: str, *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``commentgate`` console script on the test database; never raises on failure."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "commentgate"), *args],
+        env=settings_env(redis_url),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def settings_env(redis_url: str, **extra: str) -> dict[str, str]:
     """Environment for commentgate subprocesses on the test database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTGATE_")}
@@ -112,9 +128,8 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def new_comment(client: FlaskClient, **fields: Any) -> dict[str, Any]:
-    """A valid comment payload with a freshly solved captcha."""
-    challenge = client.get("/api/v1/captcha").get_json()
+def solved(challenge: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+    """A valid comment payload answering ``challenge`` (a captcha as JSON); ``fields`` override."""
     payload: dict[str, Any] = {
         "thread": "https://blog.example/posts/hello",
         "body": "Thanks for the write-up, the part about caching helped me.",
@@ -124,6 +139,11 @@ def new_comment(client: FlaskClient, **fields: Any) -> dict[str, Any]:
     }
     payload.update(fields)
     return payload
+
+
+def new_comment(client: FlaskClient, **fields: Any) -> dict[str, Any]:
+    """A valid comment payload with a freshly solved captcha."""
+    return solved(client.get("/api/v1/captcha").get_json(), **fields)
 
 
 # -- moderation ------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.queues import ALL_QUEUES
 from tests.browser.conftest import start_live_server
-from tests.conftest import solve
+from tests.conftest import solved
 from tests.system.conftest import (
     COMMENTGATE,
     PUBLISH_ALL,
@@ -37,14 +37,12 @@ ACCEPTED = 3
 
 
 def post(http: httpx.Client, i: int, **changes: str) -> httpx.Response:
-    captcha = http.get("/api/v1/captcha").json()
-    payload = {
-        "thread": "https://blog.example/posts/metrics",
-        "body": f"Comment {i}: a clear explanation, thank you for writing it.",
-        "author_name": f"reader{i}",
-        "captcha_token": captcha["token"],
-        "captcha_answer": str(solve(captcha["question"])),
-    }
+    payload = solved(
+        http.get("/api/v1/captcha").json(),
+        thread="https://blog.example/posts/metrics",
+        body=f"Comment {i}: a clear explanation, thank you for writing it.",
+        author_name=f"reader{i}",
+    )
     payload.update(changes)
     return http.post("/api/v1/comments", json=payload)
 

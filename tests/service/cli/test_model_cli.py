@@ -8,19 +8,11 @@ import subprocess
 import redis
 
 from service.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
-from tests.conftest import settings_env
-from tests.workers.conftest import COMMENTGATE
+from tests.conftest import run_commentgate
 
 
 def run(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [COMMENTGATE, "model", *args],
-        env=settings_env(redis_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_commentgate(redis_url, "model", *args)
 
 
 def card(version: str, **extra: object) -> dict[str, object]:
@@ -89,14 +81,7 @@ def test_errors_are_one_line(redis_url: str, redis_client: redis.Redis) -> None:
         assert message in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
     assert ModelRegistry(redis_client).current() == "cg-a+u1"
-    down = subprocess.run(
-        [COMMENTGATE, "model", "list"],
-        env=settings_env("redis://127.0.0.1:1/0"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    down = run("redis://127.0.0.1:1/0", "list")
     assert down.returncode == 1
     assert "Traceback" not in down.stderr
     assert len(down.stderr.strip().splitlines()) == 1

@@ -3,19 +3,11 @@ import subprocess
 import redis
 
 from service.moderation.accounts import ModeratorStore
-from tests.conftest import settings_env
-from tests.workers.conftest import COMMENTGATE
+from tests.conftest import run_commentgate
 
 
 def run(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [COMMENTGATE, "moderators", *args],
-        env=settings_env(redis_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_commentgate(redis_url, "moderators", *args)
 
 
 def test_add_list_revoke(redis_url: str, redis_client: redis.Redis) -> None:
