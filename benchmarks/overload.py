@@ -1,34 +1,35 @@
-"""Overload: intake offered twice its measured capacity, with the admission limit on.
+"""Overload: intake offered twice its measured capacity, with load shedding on.
 
 1. Capacity C: wrk drives ``POST /api/v1/comments`` (closed loop, as
    ``benchmarks/intake.py`` does, with its helpers) against ``commentgate web``;
    C is the 202s per second.
-2. Unloaded latency: an open-loop generator posts at C/5.
-3. Overload: the generator offers 2 x C to a server whose admission limit
-   (``COMMENTGATE_INTAKE_MAX_PER_SECOND``) is ``--admit`` x C. Reported: the rate
-   offered and actually sent, the share of 202 / 429 / 503, other 5xx and transport
-   errors (there must be none), and p50/p99 latency of the accepted posts beside the
-   unloaded ones.
-4. Contrast (``--no-contrast`` skips it): the same 2 x C without admission limit.
+2. Shed rate S: wrk against a server whose admission rate sheds nearly everything:
+   what one shed request costs, as a share of an intake (C / S).
+3. Unloaded latency: an open-loop generator posts at C/5.
+4. Overload: the generator offers 2 x C to a server with the queue-wait limit
+   (``COMMENTGATE_INTAKE_MAX_WAIT_MS``, ``--max-wait-ms``) and, with ``--admit``, an
+   admission rate of that share of C (``COMMENTGATE_INTAKE_MAX_PER_SECOND``). Reported:
+   the rate offered and actually sent, the share of 202 / 429 / 503, other 5xx and
+   transport errors (there must be none), the 202s per second against C, and p50/p99
+   latency of the accepted posts beside the unloaded ones.
+5. Contrast (``--no-contrast`` skips it): the same 2 x C without any shedding.
 
 The generator is open loop, in ``--generators`` processes: each request is sent at its
 scheduled time on its own connection (gunicorn's sync workers close every connection)
 whatever happened to the earlier ones, and its latency counts from that scheduled
 time, so a server that falls behind shows it (no coordinated omission). wrk2, the C
 tool for this, is not packaged in Debian; plain wrk is closed loop (it never offers
-more than the server answers). The generator shares the 2 cores with the server: the
-"sent" rate says whether it kept up.
+more than the server answers). Unless ``--no-pin``, the server runs on CPU 0 and wrk
+and the generator on the other CPUs, so the load does not take the server's CPU.
 
-The admission limit: shedding is cheap but not free (gunicorn accepts the connection
-and parses the request, the gate makes one Redis round trip and writes a 503). So the
-benchmark also measures the shed rate S (wrk against a server that sheds everything)
-and, unless ``--admit`` gives the share of C, admits what leaves room for shedding the
-rest at ``--factor`` x C within ``--target`` of the server's capacity:
-admitted/C + (offered - admitted)/S <= target, i.e. ``a = (target - f s) / (1 - s)``
-with ``s = C/S`` and ``f`` the factor. The target (0.6) leaves room for the generator,
-which runs on the same 2 cores, and for a machine shared with other work.
+Why the wait limit bounds latency: a post that queued longer than the limit is
+answered 503 at once (no Redis round trip), so every accepted post queued for at most
+the limit, whatever arrives; and the server stays busy with the posts it can still
+serve in time, without anyone measuring or configuring its capacity. A rate limit alone
+decides when a worker takes the request, after it has queued, so it cannot bound that
+wait: it only lowers the load.
 
-Run: ``.venv/bin/python benchmarks/overload.py [--seconds 10] [--admit 0.5]``
+Run: ``.venv/bin/python benchmarks/overload.py [--seconds 10] [--max-wait-ms 100]``
 """
 
 from __future__ import annotations
@@ -320,10 +321,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk, for the capacity")
     parser.add_argument("--factor", type=float, default=2.0, help="offered load / capacity")
     parser.add_argument(
-        "--admit", type=float, default=None, help="admission limit as a share of C (default: auto)"
+        "--admit", type=float, default=0, help="admission rate as a share of C (default: none)"
     )
     parser.add_argument(
-        "--target", type=float, default=0.6, help="server utilisation the auto admission aims at"
+        "--max-wait-ms",
+        type=int,
+        default=100,
+        help="COMMENTGATE_INTAKE_MAX_WAIT_MS while shedding (0: rate limit only)",
     )
     parser.add_argument("--generators", type=int, default=2, help="load generator processes")
     parser.add_argument("--no-contrast", action="store_true", help="skip the run without limit")
@@ -341,11 +345,11 @@ def main() -> None:
             args, Path(tmp), COMMENTGATE_INTAKE_MAX_PER_SECOND="1", all_responses=True
         )[0]
     s_ratio = capacity / shed_rate
-    fraction = args.admit
-    if fraction is None:
-        fraction = min(1.0, max(0.1, (args.target - args.factor * s_ratio) / (1 - s_ratio)))
-    admit = max(1, round(capacity * fraction))
+    admit = max(1, round(capacity * args.admit)) if args.admit else 0
     offered = capacity * args.factor
+    shedding = {"COMMENTGATE_INTAKE_MAX_WAIT_MS": str(args.max_wait_ms)}
+    if admit:
+        shedding["COMMENTGATE_INTAKE_MAX_PER_SECOND"] = str(admit)
     unloaded = run_phase("unloaded", args, capacity / 5, min(args.seconds, 5), 31, 1)
     shed = run_phase(
         "shedding",
@@ -354,7 +358,7 @@ def main() -> None:
         args.seconds,
         32,
         args.generators,
-        COMMENTGATE_INTAKE_MAX_PER_SECOND=str(admit),
+        **shedding,
     )
     phases = [shed]
     if not args.no_contrast:
@@ -372,7 +376,7 @@ def main() -> None:
         (
             "shed rate S: 503/s when everything is shed",
             f"{shed_rate:,.0f}",
-            f"a shed costs {s_ratio:.2f} of an intake; admit {fraction:.2f} C",
+            f"a shed costs {s_ratio:.2f} of an intake",
             "",
         ),
         (
@@ -391,13 +395,24 @@ def main() -> None:
             (
                 f"{label}: offered / sent per s",
                 f"{phase.offered:,.0f} / {phase.sent_rate:,.0f}",
-                f"admission limit {admit}/s" if is_shed else "no admission limit",
+                (
+                    f"wait limit {args.max_wait_ms} ms"
+                    + (f", admission rate {admit}/s" if admit else "")
+                )
+                if is_shed
+                else "no shedding",
                 "" if phase.sent_rate >= 0.9 * phase.offered else "generator lagged",
             ),
             (
                 f"{label}: 202 / 429 / 503",
                 f"{phase.share(202):.0%} / {phase.share(429):.0%} / {phase.share(503):.0%}",
-                f"limit / offered: {admit / phase.offered:.0%}" if is_shed else "",
+                "",
+                "",
+            ),
+            (
+                f"{label}: 202/s",
+                f"{phase.share(202) * len(phase.results) / phase.seconds:,.0f}",
+                f"capacity C {capacity:,.0f}",
                 "",
             ),
             (

@@ -163,6 +163,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Comment posts admitted per second across all clients; over it 503 (0: off).",
     )
+    intake_max_wait_ms: int = Field(
+        0,
+        ge=0,
+        description="A comment post that queued longer than this gets 503 (0: off).",
+    )
     batch_size: int = Field(500, ge=1, le=10_000, description="Comments scored per worker batch.")
     claim_lease_seconds: int = Field(
         60, ge=1, description="A claimed batch not decided within this is claimed again."

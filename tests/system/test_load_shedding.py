@@ -1,12 +1,15 @@
-"""The intake admission limit (``COMMENTGATE_INTAKE_MAX_PER_SECOND``) sheds load.
+"""Intake sheds load: ``COMMENTGATE_INTAKE_MAX_PER_SECOND`` and ``..._MAX_WAIT_MS``.
 
-In process first (what is counted, what a shed request gets), then a flood from many
-concurrent clients against a live gunicorn server: only 202 and 503, never a 500 or a
-connection error.
+In process first (what is counted, what a shed request gets), then against a live
+gunicorn server: a post that queued behind a busy worker is shed, and a flood from many
+concurrent clients gets only 202 and 503, never a 500 or a connection error. The gate's
+own mechanics are in tests/service/test_admission.py.
 """
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -19,12 +22,12 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from service.ratelimit import SHED_RETRY_AFTER_SECONDS
+from service.admission import BURST_SECONDS, SHED_RETRY_AFTER_SECONDS
 from service.settings import Settings
 from tests.conftest import new_comment, solved
 from tests.system.conftest import PUBLISH_ALL, LiveServer
 
-#: Attempts at a check that must fit in one one-second admission window.
+#: Attempts at a check that must fit within one admission interval.
 WINDOW_ATTEMPTS = 3
 
 
@@ -37,7 +40,7 @@ def client_for(make_settings: Callable[..., Settings], **overrides: Any) -> Flas
 def burst_within_one_window(
     client: FlaskClient, redis_client: redis.Redis, count: int
 ) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
-    """Post ``count`` comments within one admission window (retried if the machine is slow).
+    """Post ``count`` comments within 0.8 s (retried if the machine is slow).
 
     Returns:
         (status, body, headers) of each post.
@@ -58,21 +61,22 @@ def test_posts_over_the_admission_limit_get_503_with_retry_after(
 ) -> None:
     client = client_for(
         make_settings,
-        intake_max_per_second=3,
+        intake_max_per_second=1,
         rate_limits_enabled=per_client_limits,
         rate_limit_comments="1000/minute",
     )
     results = burst_within_one_window(client, redis_client, 5)
-    assert [status for status, _, _ in results] == [202, 202, 202, 503, 503]
-    for _, body, headers in results[3:]:
+    # One post per second: the first goes through, the next within the second are shed.
+    assert [status for status, _, _ in results] == [202, 503, 503, 503, 503]
+    for _, body, headers in results[1:]:
         assert body["code"] == "unavailable"
         assert body["status"] == 503
         assert headers["Content-Type"].startswith("application/problem+json")
         assert headers["Retry-After"] == str(SHED_RETRY_AFTER_SECONDS)
     # Counted like any other rejected submission; nothing was stored for them.
     counters = redis_client.hgetall("cg:metrics:counters")
-    assert counters[b"commentgate_comments_received|outcome=unavailable"] == b"2"
-    assert counters[b"commentgate_comments_received|outcome=accepted"] == b"3"
+    assert counters[b"commentgate_comments_received|outcome=unavailable"] == b"4"
+    assert counters[b"commentgate_comments_received|outcome=accepted"] == b"1"
 
 
 def test_shed_browser_form_gets_a_page(
@@ -203,7 +207,53 @@ def test_flood_from_many_clients_is_shed_never_failed(
     assert not errors, f"transport errors: {errors[:3]} ({len(errors)})"
     assert set(statuses) <= {202, 503}, dict(statuses)
     assert statuses[503] > 0, f"nothing was shed: {dict(statuses)}"
-    # Fixed one-second windows: at most the limit in each window the flood touched.
-    assert statuses[202] <= ADMIT_PER_SECOND * (int(elapsed) + 2), dict(statuses)
+    # A rate: at most the burst plus what the rate allowed while the flood lasted.
+    burst = max(1, round(ADMIT_PER_SECOND * BURST_SECONDS))
+    assert statuses[202] <= burst + ADMIT_PER_SECOND * elapsed + 1, dict(statuses)
     assert retry_after == {str(SHED_RETRY_AFTER_SECONDS)}
     assert web.proc.poll() is None
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_INFO"), reason="TCP_INFO is Linux-only")
+def test_post_that_queued_behind_a_busy_worker_is_shed(
+    redis_url: str, web_factory: Callable[..., LiveServer]
+) -> None:
+    """One gunicorn worker held by a slow client: the post queued behind it gets 503."""
+    web = web_factory(
+        redis_url, COMMENTGATE_INTAKE_MAX_WAIT_MS="100", COMMENTGATE_RATE_LIMITS_ENABLED="false"
+    )
+    host, port = web.url.removeprefix("http://").split(":")
+    with httpx.Client(base_url=web.url, timeout=30, trust_env=False) as http:
+        payloads = [
+            json.dumps(
+                solved(http.get("/api/v1/captcha").json(), thread="t", body=f"Queued {i}.")
+            ).encode()
+            for i in range(2)
+        ]
+    requests = [
+        b"POST /api/v1/comments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        for body in payloads
+    ]
+    with (
+        socket.create_connection((host, int(port))) as slow,
+        socket.create_connection((host, int(port))) as queued,
+    ):
+        slow.sendall(requests[0][:40])  # the only worker now waits for the rest of it
+        queued.sendall(requests[1])  # complete, but queued behind the slow one
+        time.sleep(0.3)  # the queued post ages past the 100 ms limit
+        slow.sendall(requests[0][40:])
+        answers = [read_response(sock) for sock in (slow, queued)]
+    assert answers[0].startswith(b"HTTP/1.1 202"), answers[0][:80]
+    assert answers[1].startswith(b"HTTP/1.1 503"), answers[1][:80]
+    assert b"Retry-After: 1" in answers[1]
+    assert b'"code": "unavailable"' in answers[1]
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    sock.settimeout(30)
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
