@@ -8,7 +8,8 @@ Pipeline layout (see :func:`build_features`)::
     normalise  CommentNormaliser      records -> object array of the columns below
     features   ColumnTransformer
         words      HashingVectorizer  word 1-2-grams (binary) of the text, links as markers
-        chars      HashingVectorizer  character 3-5-grams (``char_wb``) of the text
+        chars      CharNgramHasher    character 3-5-grams (``char_wb``) of the text, equal
+                                      to a ``HashingVectorizer`` but cached per word
         stats      CommentStats       link/domain/shortener/e-mail/phone counts, upper-case
                                       ratio, character repetition, length
         author     HashingVectorizer  author name tokens, author URL and e-mail domains
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.pipeline import Pipeline
 
+from classifier._hashing import CharNgramHasher
 from classifier._normalise import (
     EMAIL_RE,
     PHONE_RE,
@@ -56,6 +59,10 @@ TEXT, WORDS, AUTHOR = 0, 1, 2
 _RAW_FIELDS = ("text", "author_name", "author_url", "author_email")
 _REPEAT_RE = re.compile(r"(.)\1{2,}")
 _TOKEN_RE = re.compile(r"[^\W_]+")
+# Exactly the ASCII characters for which str.isalpha / isupper / isdigit hold.
+_ASCII_LETTERS = string.ascii_letters.encode("ascii")
+_ASCII_UPPER = string.ascii_uppercase.encode("ascii")
+_ASCII_DIGITS = string.digits.encode("ascii")
 
 #: Names of the columns :class:`CommentStats` produces, in order.
 STAT_NAMES: tuple[str, ...] = (
@@ -190,10 +197,16 @@ def comment_stats(normalised: str) -> list[float]:
     """
     links = extract_links(normalised)
     length = len(normalised)
-    letters = sum(map(str.isalpha, normalised))
-    upper = sum(map(str.isupper, normalised))
-    digits = sum(map(str.isdigit, normalised))
-    repeated = sum(len(m.group(0)) for m in _REPEAT_RE.finditer(normalised))
+    if normalised.isascii():  # most comments: count by deleting byte classes, in C
+        raw = normalised.encode("ascii")
+        letters = length - len(raw.translate(None, _ASCII_LETTERS))
+        upper = length - len(raw.translate(None, _ASCII_UPPER))
+        digits = length - len(raw.translate(None, _ASCII_DIGITS))
+    else:
+        letters = sum(map(str.isalpha, normalised))
+        upper = sum(map(str.isupper, normalised))
+        digits = sum(map(str.isdigit, normalised))
+    repeated = length - len(_REPEAT_RE.sub("", normalised))  # total length of the runs
     emails = len(EMAIL_RE.findall(normalised)) if "@" in normalised else 0
     phones = len(PHONE_RE.findall(normalised))
     return [
@@ -268,14 +281,7 @@ def build_features(
         norm="l2",
         dtype=np.float64,
     )
-    chars = HashingVectorizer(
-        n_features=2**char_bits,
-        analyzer="char_wb",
-        ngram_range=char_ngrams,
-        alternate_sign=False,
-        norm="l2",
-        dtype=np.float64,
-    )
+    chars = CharNgramHasher(n_features=2**char_bits, ngram_range=char_ngrams, norm="l2")
     author = HashingVectorizer(
         n_features=2**12,
         token_pattern=r"\S+",  # noqa: S106

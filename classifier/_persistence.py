@@ -50,6 +50,7 @@ DEFAULT_MODEL_PATH: Path = Path(__file__).resolve().parent / "default_model" / "
 TRUSTED_TYPES: tuple[str, ...] = (
     "classifier._features.CommentNormaliser",
     "classifier._features.CommentStats",
+    "classifier._hashing.CharNgramHasher",
     "classifier._model.CalibratedSGDClassifier",
 )
 
