@@ -35,6 +35,7 @@ from classifier._hashing import CharNgramHasher
 from classifier._normalise import (
     EMAIL_RE,
     PHONE_RE,
+    cannot_hold_phone,
     extract_links,
     normalise_text,
     word_text,
@@ -57,7 +58,7 @@ __all__ = [
 #: Column indices of the array :class:`CommentNormaliser` produces.
 TEXT, WORDS, AUTHOR = 0, 1, 2
 _RAW_FIELDS = ("text", "author_name", "author_url", "author_email")
-_REPEAT_RE = re.compile(r"(.)\1{2,}")
+_REPEAT_RE = re.compile(r"(.)\1\1+")
 _TOKEN_RE = re.compile(r"[^\W_]+")
 # Exactly the ASCII characters for which str.isalpha / isupper / isdigit hold.
 _ASCII_LETTERS = string.ascii_letters.encode("ascii")
@@ -208,7 +209,7 @@ def comment_stats(normalised: str) -> list[float]:
         digits = sum(map(str.isdigit, normalised))
     repeated = length - len(_REPEAT_RE.sub("", normalised))  # total length of the runs
     emails = len(EMAIL_RE.findall(normalised)) if "@" in normalised else 0
-    phones = len(PHONE_RE.findall(normalised))
+    phones = 0 if cannot_hold_phone(normalised) else len(PHONE_RE.findall(normalised))
     return [
         math.log1p(len(links)),
         math.log1p(len({link.domain for link in links})),

@@ -72,13 +72,10 @@ def char_wb_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
     length = len(padded)
     grams: list[str] = []
     for n in range(min_n, max_n + 1):
-        offset = 0
-        grams.append(padded[:n])
-        while offset + n < length:
-            offset += 1
-            grams.append(padded[offset : offset + n])
-        if offset == 0:  # count a short word only once
+        if length <= n:  # count a short word only once
+            grams.append(padded)
             break
+        grams.extend([padded[i : i + n] for i in range(length - n + 1)])
     return grams
 
 
@@ -86,9 +83,12 @@ def _hash_word(word: str, min_n: int, max_n: int, n_features: int) -> bytes:
     """Native-order int32 bytes of the column of every n-gram of ``word``."""
     # sklearn's _hashing_fast special-cases h == -2**31, as abs() of it is undefined in C.
     int32_min_column = (2147483647 - (n_features - 1)) % n_features
-    hashes = [murmurhash3_32(gram, 0, False) for gram in char_wb_ngrams(word, min_n, max_n)]
-    columns = [int32_min_column if h == _INT32_MIN else abs(h) % n_features for h in hashes]
-    return np.array(columns, dtype=np.int32).tobytes()
+    grams = char_wb_ngrams(word, min_n, max_n)
+    hashes = np.fromiter(
+        map(murmurhash3_32, grams, repeat(0), repeat(False)), dtype=np.int64, count=len(grams)
+    )
+    columns = np.where(hashes == _INT32_MIN, int32_min_column, np.abs(hashes) % n_features)
+    return columns.astype(np.int32).tobytes()
 
 
 # Bytes rather than arrays: a third of the per-entry overhead, and b"".join gathers a

@@ -16,6 +16,8 @@ Links are found after normalisation, so ``https://bit.ly/x`` written with Cyrill
 from __future__ import annotations
 
 import re
+import string
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +29,7 @@ __all__ = [
     "PHONE_RE",
     "SHORTENER_DOMAINS",
     "Link",
+    "cannot_hold_phone",
     "count_links",
     "extract_links",
     "normalise_text",
@@ -89,6 +92,9 @@ _IPV4_RE = re.compile(rf"^{_IPV4}$")
 EMAIL_RE = re.compile(r"[\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,}", re.IGNORECASE)
 #: A phone number: 8 to 15 digits with optional separators and a leading ``+``.
 PHONE_RE = re.compile(r"(?<![\w])\+?\d(?:[\s().-]{0,2}\d){7,14}(?![\w])")
+#: Fewest digits a :data:`PHONE_RE` match holds.
+_PHONE_MIN_DIGITS = 8
+_ASCII_DIGITS = string.digits.encode("ascii")
 _SPACE_RE = re.compile(r"\s+")
 
 
@@ -128,12 +134,21 @@ def _build_skeleton_map() -> dict[int, str]:
     return table
 
 
-_SKELETON: dict[int, str] = _build_skeleton_map()
+@lru_cache(maxsize=1)
+def _non_ascii_table() -> dict[int, str | None]:
+    """``str.translate`` table: drop format characters (Cf), map confusables to ASCII.
 
-
-@lru_cache(maxsize=4096)
-def _is_format(char: str) -> bool:
-    return unicodedata.category(char) == "Cf"
+    Built on first use (scanning every code point for Cf takes about 0.2 s), so a
+    process that never sees non-ASCII text never pays for it. Format characters are
+    dropped, never mapped, as they were removed before the skeleton was applied.
+    """
+    table: dict[int, str | None] = dict(_build_skeleton_map())
+    table.update(
+        (cp, None)
+        for cp in range(0x80, sys.maxunicode + 1)
+        if unicodedata.category(chr(cp)) == "Cf"
+    )
+    return table
 
 
 def normalise_text(text: str) -> str:
@@ -149,9 +164,26 @@ def normalise_text(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
-        text = "".join(c for c in text if c.isascii() or not _is_format(c))
-        text = text.translate(_SKELETON)
+        text = text.translate(_non_ascii_table())
     return _SPACE_RE.sub(" ", text).strip()
+
+
+def cannot_hold_phone(text: str) -> bool:
+    """Whether ``text`` certainly holds no :data:`PHONE_RE` match (a cheap pre-check).
+
+    True for ASCII text with fewer digits than a phone number has; the regular
+    expression, which tries every position, is then not needed.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        True when there can be no phone number in ``text``.
+    """
+    if not text.isascii():
+        return False  # Unicode digits count for ``\d``: leave it to the expression
+    digits = len(text) - len(text.encode("ascii").translate(None, _ASCII_DIGITS))
+    return digits < _PHONE_MIN_DIGITS
 
 
 def extract_links(normalised: str) -> list[Link]:
@@ -229,4 +261,4 @@ def word_text(normalised: str) -> str:
     out = EMAIL_RE.sub(email_sub, normalised) if "@" in normalised else normalised
     if "." in out:
         out = LINK_RE.sub(link_sub, out)
-    return PHONE_RE.sub(" tok_phone ", out)
+    return out if cannot_hold_phone(out) else PHONE_RE.sub(" tok_phone ", out)

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifier import count_links, extract_links, normalise_text
-from classifier._normalise import word_text
+from classifier._normalise import PHONE_RE, _build_skeleton_map, cannot_hold_phone, word_text
 
 
 @pytest.mark.parametrize(
@@ -87,3 +92,33 @@ def test_word_text_keeps_scheme_less_domain_tokens() -> None:
 )
 def test_links_with_a_scheme_count_whatever_their_tld(text: str, count: int) -> None:
     assert count_links(text) == count
+
+
+# -- fast paths give exactly what the plain forms give ----------------------------------
+
+_PHONE_ALPHABET = st.sampled_from(list("0123456789 +().-ab\u0663\u06f5"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_PHONE_ALPHABET, max_size=40))
+def test_phone_precheck_never_hides_a_phone(text: str) -> None:
+    if cannot_hold_phone(text):
+        assert PHONE_RE.search(text) is None
+    assert word_text(text) == PHONE_RE.sub(" tok_phone ", text)
+
+
+def _reference_normalise(text: str) -> str:
+    """normalise_text as first written: a generator dropping Cf, then the skeleton."""
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        text = "".join(c for c in text if c.isascii() or unicodedata.category(c) != "Cf")
+        text = text.translate(_build_skeleton_map())
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_one_translate_table_drops_format_characters_then_maps_confusables(text: str) -> None:
+    format_heavy = "\u200b" + text + "\ufeff\u00ad\u2066\U000e0041"
+    for candidate in (text, format_heavy):
+        assert normalise_text(candidate) == _reference_normalise(candidate)
