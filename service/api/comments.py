@@ -106,7 +106,7 @@ def create() -> ResponseReturnValue:
         created_at=time.time(),
         status=CommentStatus.PENDING,
         ip=g.client_ip,
-        user_agent=(request.user_agent.string or "")[:512],
+        user_agent=request.environ.get("HTTP_USER_AGENT", "")[:512],
         request_id=g.request_id,
         honeypot=honeypot,
         too_fast=solved.solve_seconds < settings.captcha_min_solve_seconds,
@@ -130,11 +130,11 @@ def create() -> ResponseReturnValue:
     status_url = url_for("comments.get_one", comment_id=comment.id, _external=True)
     if wants_html():
         return redirect(_back_to(comment), code=303)
-    response = respond(
-        CommentAccepted(id=comment.id, status=comment.status, status_url=status_url), 202
+    return respond(
+        CommentAccepted(id=comment.id, status=comment.status, status_url=status_url),
+        202,
+        location=status_url,
     )
-    response.headers["Location"] = status_url
-    return response
 
 
 def _back_to(comment: Comment) -> str:

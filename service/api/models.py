@@ -12,7 +12,8 @@ real problem bodies against it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from flask import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.moderation.accounts import Role
 from service.moderation.decisions import Action
 from service.store import CommentStatus
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 DecidedStatus = Literal["published", "held", "spam", "rejected"]
 CaptchaReason = Literal[
@@ -52,19 +56,45 @@ class ResponseModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-def respond(model: ResponseModel, status: int = 200) -> Response:
+class JsonResponse(Response):
+    """A JSON response, with a ``Location`` that is sent exactly as the view built it.
+
+    werkzeug passes any ``Location`` header through ``iri_to_uri`` (URL splitting,
+    quoting, IDNA) when the response is sent: about 6% of the instructions of an
+    intake request, for nothing, since the views build :attr:`location_uri` with
+    ``url_for``, whose result is a URI already (werkzeug vets the host). So it is
+    added, as it is, to the headers sent; it is not in :attr:`headers`, and
+    ``after_request`` hooks do not see it.
+    """
+
+    location_uri: str | None = None
+
+    def get_wsgi_response(
+        self, environ: WSGIEnvironment
+    ) -> tuple[Iterable[bytes], str, list[tuple[str, str]]]:
+        """The body, status and headers to send, with ``Location`` when there is one."""
+        app_iter, status, headers = super().get_wsgi_response(environ)
+        if self.location_uri is not None:
+            headers.append(("Location", self.location_uri))
+        return app_iter, status, headers
+
+
+def respond(model: ResponseModel, status: int = 200, *, location: str | None = None) -> Response:
     """A JSON response holding ``model``.
 
     Args:
         model: The body.
         status: The HTTP status code.
+        location: A URI built with ``url_for``, for the ``Location`` header.
 
     Returns:
         The ``application/json`` response.
     """
-    return Response(
+    response = JsonResponse(
         model.model_dump_json(by_alias=True), status=status, mimetype="application/json"
     )
+    response.location_uri = location
+    return response
 
 
 # -- public API --------------------------------------------------------------------------

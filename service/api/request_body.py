@@ -14,11 +14,13 @@ JSON_TYPES = ("application/json",)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise BadRequestError(f"duplicate key {key!r} in JSON object")
-        out[key] = value
+    out = dict(pairs)  # in C; a repeated key makes it shorter
+    if len(out) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BadRequestError(f"duplicate key {key!r} in JSON object")
+            seen.add(key)
     return out
 
 

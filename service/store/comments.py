@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import cast
 
 import redis
@@ -86,9 +87,6 @@ class CommentStore:
         Raises:
             NonceSpentError: The token was used before; nothing was stored.
         """
-        fields: list[str] = []
-        for key, value in comment.to_redis().items():
-            fields += [key, value]
         result = self._accept(
             keys=[
                 keys.spent_nonce(nonce) if nonce else "",
@@ -103,7 +101,11 @@ class CommentStore:
                 comment.created_at,
                 self._schedule_ttl,
                 counter[1],
-                *fields,
+                json.dumps(
+                    list(chain.from_iterable(comment.to_redis().items())),
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                ),
             ],
         )
         if result == -1:

@@ -96,7 +96,8 @@ def test_links_with_a_scheme_count_whatever_their_tld(text: str, count: int) -> 
 
 # -- fast paths give exactly what the plain forms give ----------------------------------
 
-_PHONE_ALPHABET = st.sampled_from(list("0123456789 +().-ab\u0663\u06f5"))
+#: Phone-number material; no "." or "@", so no link or e-mail rewriting interferes.
+_PHONE_ALPHABET = st.sampled_from(list("0123456789 +()-ab\u0663\u06f5"))
 
 
 @settings(max_examples=300, deadline=None)

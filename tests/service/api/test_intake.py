@@ -23,6 +23,7 @@ def test_json_comment_is_stored_pending_and_queued(
     assert body["status"] == "pending"
     assert len(body["id"]) >= 20
     assert body["status_url"].endswith(f"/api/v1/comments/{body['id']}")
+    assert response.headers["Location"] == body["status_url"]
     assert stored_ids(redis_client) == [body["id"]]
     assert redis_client.zscore(keys.PENDING, body["id"]) is not None
     assert redis_client.llen("rq:queue:commentgate.comments") == 1
