@@ -14,7 +14,6 @@ happens atomically with storing the comment.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -26,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadData, Signer, base64_decode, base64_encode
 
 Operation = Literal["+", "-", "x"]
 
@@ -160,7 +159,7 @@ class CaptchaIssuer:
         nonce = secrets.token_urlsafe(12)
         issued_at = round(self._clock(), 3)
         claims = {"n": nonce, "t": issued_at, "d": self._digest(nonce, int(answer))}
-        payload = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
+        payload = base64_encode(json.dumps(claims, separators=(",", ":")))
         token = self._signer.sign(payload).decode("ascii")
         return Challenge(token=token, question=question, prompt=prompt, expires_in=self.ttl_seconds)
 
@@ -205,12 +204,8 @@ class CaptchaIssuer:
         if not token.isascii():
             raise CaptchaError("forged")
         try:
-            payload = self._signer.unsign(token)
-        except BadSignature:
-            raise CaptchaError("forged") from None
-        try:
-            return json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
-        except ValueError:  # signed, yet not issued here: the key has leaked
+            return json.loads(base64_decode(self._signer.unsign(token)))
+        except (BadData, ValueError):  # unsigned, or signed yet not issued here
             raise CaptchaError("forged") from None
 
     def _equation(self, op: str) -> tuple[int, int, int]:
@@ -227,8 +222,3 @@ class CaptchaIssuer:
     def _digest(self, nonce: str, answer: int) -> str:
         message = f"{nonce}:{answer}".encode()
         return hmac.digest(self._key, _ANSWER + message, "sha256").hex()[:32]
-
-
-def _b64encode(raw: bytes) -> str:
-    """URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
