@@ -2,7 +2,12 @@
 Flask endpoint doing one Redis write, both under the same gunicorn configuration,
 driven by wrk on loopback in the same run.
 
-Run: ``.venv/bin/python benchmarks/intake.py [--seconds 10] [--workers 2]``
+The two are measured in rounds, one run of each per round, in alternating order, and
+the verdict is on the median of the rounds' ratios: on a shared two-core machine the
+speed of both drifts by a third within minutes, and a ratio from runs taken minutes
+apart measures that drift as much as the endpoints.
+
+Run: ``.venv/bin/python benchmarks/intake.py [--seconds 10] [--rounds 3] [--workers 2]``
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,16 +44,19 @@ from tests.conftest import solved
 LUA = str(Path(__file__).with_name("_wrk_post.lua"))
 
 
-def fresh_redis_counters() -> dict[bytes, bytes]:
-    """commentgate's metric counters in the benchmark database."""
+def received_outcomes() -> dict[str, int]:
+    """commentgate's count of received comments by outcome, in the benchmark database."""
     import redis
 
     from benchmarks._common import BENCH_REDIS_URL
 
-    counters: dict[bytes, bytes] = redis.Redis.from_url(BENCH_REDIS_URL).hgetall(
-        "cg:metrics:counters"
-    )
-    return counters
+    client = redis.Redis.from_url(BENCH_REDIS_URL, decode_responses=True)
+    counters = cast(dict[str, str], client.hgetall("cg:metrics:counters"))
+    return {
+        k.rpartition("=")[2]: int(v)
+        for k, v in counters.items()
+        if k.startswith("commentgate_comments_received|")
+    }
 
 
 def bodies(path: Path, count: int, seed: int) -> None:
@@ -99,7 +109,13 @@ def wrk(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of one bare and one intake run each, in alternating order",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
@@ -107,11 +123,14 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: run `bash scripts/system-deps` (as root)")
     with tempfile.TemporaryDirectory() as tmp, processes() as procs:
-        # Separate bodies for the warm-up: a captcha is single use, and requests still
-        # in flight when a run ends must not spend tokens the measured run needs.
-        warm_file, body_file = Path(tmp) / "warm.jsonl", Path(tmp) / "bodies.jsonl"
+        # A captcha is single use: each intake run (and the warm-up) gets bodies of its
+        # own, so requests still in flight when a run ends never spend the next run's.
+        per_run = max(20_000, 4_000 * args.seconds)
+        warm_file = Path(tmp) / "warm.jsonl"
         bodies(warm_file, 10_000, seed=1)
-        bodies(body_file, max(20_000, 4_000 * args.seconds), seed=2)
+        run_files = [Path(tmp) / f"bodies-{i}.jsonl" for i in range(args.rounds)]
+        for i, path in enumerate(run_files):
+            bodies(path, per_run, seed=2 + i)
         fresh_redis()
         bare_port, app_port = free_port(), free_port()
         start(
@@ -131,46 +150,69 @@ def main() -> None:
         )
         wait_http(f"http://127.0.0.1:{app_port}/healthz")
         wait_http(f"http://127.0.0.1:{bare_port}/healthz")
-        results = {}
-        for name, port, target in (
-            ("bare", bare_port, "/bare"),
-            ("intake", app_port, "/api/v1/comments"),
-        ):
-            url = f"http://127.0.0.1:{port}"
-            wrk(url, target, warm_file, 2, args.threads, args.connections)  # warm up
-            fresh_redis()
-            results[name] = wrk(
-                url, target, body_file, args.seconds, args.threads, args.connections
-            )
-        outcomes = {
-            k.decode().rpartition("=")[2]: int(v)
-            for k, v in fresh_redis_counters().items()
-            if k.startswith(b"commentgate_comments_received|")
+        servers = {
+            "bare": (f"http://127.0.0.1:{bare_port}", "/bare"),
+            "intake": (f"http://127.0.0.1:{app_port}", "/api/v1/comments"),
         }
-    bare, intake = results["bare"], results["intake"]
-    ratio = intake["good_rps"] / bare["good_rps"]
+        for url, target in servers.values():
+            wrk(url, target, warm_file, 2, args.threads, args.connections)  # warm up
+        rounds: list[dict[str, dict[str, Any]]] = []
+        outcomes: Counter[str] = Counter()
+        for i, body_file in enumerate(run_files):
+            # Alternate which goes first, so a drift in the machine's speed during a
+            # round favours neither.
+            order = ("bare", "intake") if i % 2 == 0 else ("intake", "bare")
+            results = {}
+            for name in order:
+                url, target = servers[name]
+                fresh_redis()
+                results[name] = wrk(
+                    url, target, body_file, args.seconds, args.threads, args.connections
+                )
+                if name == "intake":
+                    outcomes.update(received_outcomes())
+            rounds.append(results)
+    ratios = [r["intake"]["good_rps"] / r["bare"]["good_rps"] for r in rounds]
+    ratio = statistics.median(ratios)
+    non2xx = sum(r["intake"]["non2xx"] for r in rounds)
+
+    def figures(name: str, key: str) -> str:
+        return " / ".join(f"{r[name][key]:,.0f}" for r in rounds)
+
+    def latencies(name: str) -> str:
+        return ", ".join(
+            f"{r[name]['p50_us'] / 1000:.1f}/{r[name]['p99_us'] / 1000:.1f}" for r in rounds
+        )
+
     report(
         f"intake vs bare Flask + one Redis write (gunicorn sync x{args.workers}, "
-        f"wrk -t{args.threads} -c{args.connections}, {args.seconds}s)",
+        f"wrk -t{args.threads} -c{args.connections}, {args.rounds} rounds of "
+        f"{args.seconds}s each)",
         [
-            ("bare endpoint requests/s", f"{bare['good_rps']:,.0f}", "(baseline)", ""),
+            ("bare endpoint requests/s, by round", figures("bare", "good_rps"), "(baseline)", ""),
             (
-                "intake requests/s (202)",
-                f"{intake['good_rps']:,.0f}",
-                f">= 60% of baseline: {ratio:.0%}",
+                "intake requests/s (202), by round",
+                figures("intake", "good_rps"),
+                "(same rounds)",
+                "",
+            ),
+            (
+                "intake / bare, by round",
+                " / ".join(f"{r:.0%}" for r in ratios),
+                f">= 60%: median {ratio:.0%}",
                 "ok" if ratio >= 0.6 else "BELOW TARGET",
             ),
+            ("intake non-202 responses", str(non2xx), "0", "ok" if non2xx == 0 else "CHECK"),
             (
-                "intake non-202 responses",
-                str(intake["non2xx"]),
-                "0",
-                "ok" if intake["non2xx"] == 0 else "CHECK",
+                "intake outcomes (commentgate's own counters)",
+                str(dict(outcomes)),
+                "accepted only",
+                "",
             ),
-            ("intake outcomes (commentgate's own counters)", str(outcomes), "accepted only", ""),
             (
-                "intake latency p50 / p99",
-                f"{intake['p50_us'] / 1000:.1f} / {intake['p99_us'] / 1000:.1f} ms",
-                f"bare {bare['p50_us'] / 1000:.1f} / {bare['p99_us'] / 1000:.1f} ms",
+                "intake latency p50/p99 ms, by round",
+                latencies("intake"),
+                f"bare {latencies('bare')}",
                 "",
             ),
         ],

@@ -15,7 +15,7 @@ from service import ratelimit
 from service.api import captcha, comments, health, metrics, moderation, openapi
 from service.client_ip import client_ip
 from service.logs import request_id_var
-from service.pages import init_pages
+from service.pages import apply_security_headers, init_pages
 from service.pages.moderate import init_moderate
 from service.problems import register_error_handlers
 from service.services import EXTENSION_KEY, Services
@@ -72,10 +72,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.after_request
     def _headers(response: Response) -> Response:
-        headers = response.headers
-        headers["X-Request-ID"] = g.get("request_id", "")
-        if not headers.getlist("X-Content-Type-Options"):  # a view's own value stays
-            headers.add("X-Content-Type-Options", "nosniff")
+        # One hook for every response (each Flask hook costs a few microseconds).
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        apply_security_headers(response)
         if access_log.isEnabledFor(logging.INFO):  # skip gathering the fields otherwise
             method, path, status = request.method, request.path, response.status_code
             access_log.info(
@@ -95,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for blueprint in (health.bp, metrics.bp, captcha.bp, comments.bp, moderation.bp, openapi.bp):
         app.register_blueprint(blueprint)
-    init_pages(app)  # the demo page, HTML error pages and their security headers
+    init_pages(app)  # the demo page and the HTML error pages
     init_moderate(app)  # the moderator web UI at /moderate, before the rate limits
     limited = ("captcha", "comments", "moderate")
     ratelimit.install(

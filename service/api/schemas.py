@@ -7,13 +7,11 @@ in :mod:`service.api.models`.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -23,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from service.api.email_address import EmailNotValidError, normalised_email
 from service.exceptions import ValidationFailedError
 from service.moderation.accounts import NAME_PATTERN, Role
 from service.moderation.decisions import Action
@@ -43,16 +42,6 @@ _STREAM_ID_PART_MAX = 2**64 - 1
 M = TypeVar("M", bound=BaseModel)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 DecidedStatus = Literal["published", "held", "spam", "rejected"]
-
-
-@functools.lru_cache(maxsize=8192)
-def _normalised_email(value: str) -> str:
-    """The normalised address (cached: regular commenters post again and again).
-
-    Raises:
-        EmailNotValidError: Not a syntactically valid address.
-    """
-    return validate_email(value, check_deliverability=False).normalized
 
 
 def _visible(value: str) -> bool:
@@ -170,7 +159,7 @@ class CommentSubmission(RequestModel):
         if not value:
             return ""
         try:
-            return _normalised_email(value)
+            return normalised_email(value)
         except EmailNotValidError as exc:
             raise ValueError(f"not a valid e-mail address: {exc}") from None
 

@@ -1,7 +1,8 @@
 """Server-rendered HTML pages: the demo blog post and the form error pages.
 
 :func:`init_pages` is the one hook ``create_app`` calls: it registers the ``pages``
-blueprint and the security headers every HTML response gets.
+blueprint. ``create_app``'s response hook adds :func:`apply_security_headers`'s headers
+to every response.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ __all__ = [
 
 
 def init_pages(app: Flask) -> None:
-    """Register the pages blueprint and the HTML security headers on ``app``.
+    """Register the pages blueprint on ``app``.
 
     Args:
         app: The commentgate app being built.
     """
     app.register_blueprint(bp)
-    app.after_request(apply_security_headers)

@@ -1,4 +1,4 @@
-"""Security headers for every HTML response the app sends."""
+"""Security headers: ``nosniff`` on every response, a CSP and friends on HTML ones."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ HTML_SECURITY_HEADERS: dict[str, str] = {
 
 
 def apply_security_headers(response: Response) -> Response:
-    """Add the HTML security headers to ``text/html`` responses (an ``after_request``).
+    """Add ``X-Content-Type-Options`` to any response, and to ``text/html`` ones the rest.
 
-    Headers a view already set are kept, so a page that needs a different policy can
-    set it explicitly.
+    ``create_app``'s one ``after_request`` hook calls this for every response. Headers a
+    view already set are kept, so a page that needs a different policy can set it
+    explicitly.
 
     Args:
         response: Any response of the app.
@@ -40,7 +41,12 @@ def apply_security_headers(response: Response) -> Response:
     Returns:
         The same response.
     """
-    if response.mimetype == "text/html":
+    headers = response.headers
+    # The header, not ``response.mimetype``, which parses its parameters every time.
+    content_type = headers.get("Content-Type", "")
+    if content_type.partition(";")[0].strip().lower() == "text/html":
         for name, value in HTML_SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+            headers.setdefault(name, value)
+    else:
+        headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
