@@ -8,7 +8,7 @@ import secrets
 import time
 from typing import cast
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, request
 from flask_cors import CORS
 
 from service import ratelimit
@@ -18,6 +18,7 @@ from service.logs import request_id_var
 from service.pages import apply_security_headers, init_pages
 from service.pages.moderate import init_moderate
 from service.problems import register_error_handlers
+from service.request_context import current_request, request_globals
 from service.services import EXTENSION_KEY, Services
 from service.settings import Settings, load_settings
 
@@ -58,22 +59,24 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.before_request
     def _identify() -> None:
-        g.started = time.perf_counter()
+        request_g = request_globals()  # not the proxies: see service.request_context
+        request_g.started = time.perf_counter()
         # Headers straight from the WSGI environ: werkzeug's lookups raise and catch an
         # exception for every header that is absent, and these usually are.
-        environ = request.environ
+        environ = current_request().environ
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(16)
         request_id_var.set(request_id)
-        g.request_id = request_id
-        g.client_ip = client_ip(
+        request_g.request_id = request_id
+        request_g.client_ip = client_ip(
             environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"), networks
         )
 
     @app.after_request
     def _headers(response: Response) -> Response:
         # One hook for every response (each Flask hook costs a few microseconds).
-        response.headers["X-Request-ID"] = g.get("request_id", "")
+        request_g = request_globals()
+        response.headers["X-Request-ID"] = request_g.get("request_id", "")
         apply_security_headers(response)
         if access_log.isEnabledFor(logging.INFO):  # skip gathering the fields otherwise
             method, path, status = request.method, request.path, response.status_code
@@ -86,8 +89,10 @@ def create_app(settings: Settings | None = None) -> Flask:
                     "method": method,
                     "path": path,
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 2),
-                    "comment_id": g.get("comment_id"),
+                    "duration_ms": round(
+                        (time.perf_counter() - request_g.get("started", 0.0)) * 1000, 2
+                    ),
+                    "comment_id": request_g.get("comment_id"),
                 },
             )
         return response

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
-from flask import current_app
 
 from service.captcha import CaptchaIssuer
 from service.metrics import Metrics
 from service.queues import Queues
 from service.redis_client import connect
+from service.request_context import current_flask_app
 from service.settings import Settings
 from service.store import CommentStore
 from service.store.lists import ListStore
@@ -57,5 +57,5 @@ class Services:
 
 def services() -> Services:
     """The services of the app handling the current request."""
-    found: Services = current_app.extensions[EXTENSION_KEY]
+    found: Services = current_flask_app().extensions[EXTENSION_KEY]
     return found

@@ -8,7 +8,7 @@ import time
 from urllib.parse import urlencode, urlsplit
 
 import redis
-from flask import Blueprint, Response, g, redirect, request, url_for
+from flask import Blueprint, Response, g, redirect, request
 from flask.typing import ResponseReturnValue
 
 from service import metrics
@@ -23,6 +23,7 @@ from service.exceptions import (
     NotFoundError,
     ValidationFailedError,
 )
+from service.request_context import current_flask_app, current_request, request_globals
 from service.services import services
 from service.store import Comment, CommentStatus, InvalidCursorError, NonceSpentError, isoformat
 
@@ -40,12 +41,14 @@ _OUTCOMES = {
     "rate_limited": "rate_limited",
     "unavailable": "unavailable",
 }
+#: The counter the store adds an accepted comment to, in the same round trip.
+_ACCEPTED_COUNTER = metrics.Metrics.counter_field(metrics.COMMENTS_RECEIVED, outcome="accepted")
 
 
 @bp.after_request
 def _count_rejected_submission(response: Response) -> Response:
     # Accepted submissions are counted by the store, in the same round trip.
-    if request.endpoint == "comments.create" and response.status_code >= 400:
+    if response.status_code >= 400 and request.endpoint == "comments.create":
         outcome = _OUTCOMES.get(g.get("problem_code") or "", "error")
         services().metrics.count(metrics.COMMENTS_RECEIVED, outcome=outcome)
     return response
@@ -65,6 +68,7 @@ def create() -> ResponseReturnValue:
     """Accept a comment: check the captcha, store it, queue it for scoring."""
     svc = services()
     settings = svc.settings
+    request_g = request_globals()  # not the proxies: see service.request_context
     data = read_body()
     honeypot = bool(str(data.get(settings.honeypot_field) or "").strip())
     submission = validate(
@@ -105,9 +109,9 @@ def create() -> ResponseReturnValue:
         parent_id=submission.parent_id,
         created_at=time.time(),
         status=CommentStatus.PENDING,
-        ip=g.client_ip,
-        user_agent=request.environ.get("HTTP_USER_AGENT", "")[:512],
-        request_id=g.request_id,
+        ip=request_g.client_ip,
+        user_agent=current_request().environ.get("HTTP_USER_AGENT", "")[:512],
+        request_id=request_g.request_id,
         honeypot=honeypot,
         too_fast=solved.solve_seconds < settings.captcha_min_solve_seconds,
     )
@@ -116,18 +120,21 @@ def create() -> ResponseReturnValue:
             comment,
             nonce=solved.nonce,
             nonce_ttl=settings.captcha_ttl_seconds,
-            counter=svc.metrics.counter_field(metrics.COMMENTS_RECEIVED, outcome="accepted"),
+            counter=_ACCEPTED_COUNTER,
         )
     except NonceSpentError:
         raise _captcha_failed("reused") from None
     if must_enqueue:
         try:
-            svc.queues.enqueue_scoring(request_id=g.request_id)
+            svc.queues.enqueue_scoring(request_id=comment.request_id)
         except redis.RedisError:
             # Stored but not queued: the reconciler re-queues it, so accept it.
             logger.warning("comment %s stored but not queued; the reconciler will", comment.id)
-    g.comment_id = comment.id  # in the request's access-log line
-    status_url = url_for("comments.get_one", comment_id=comment.id, _external=True)
+    request_g.comment_id = comment.id  # in the request's access-log line
+    # Flask.url_for is what flask.url_for calls, less a read through current_app's proxy.
+    status_url = current_flask_app().url_for(
+        "comments.get_one", comment_id=comment.id, _external=True
+    )
     if wants_html():
         return redirect(_back_to(comment), code=303)
     return respond(

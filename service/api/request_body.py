@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import request
-
 from service.exceptions import BadRequestError, UnsupportedMediaError
+from service.request_context import current_request
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 JSON_TYPES = ("application/json",)
@@ -39,6 +38,7 @@ def read_body() -> dict[str, Any]:
         UnsupportedMediaError: The content type is neither JSON nor a form.
         BadRequestError: The body is not valid UTF-8 JSON holding one object.
     """
+    request = current_request()
     mimetype = request.mimetype
     if mimetype in JSON_TYPES:
         raw = request.get_data(cache=True)
@@ -70,6 +70,7 @@ def read_body() -> dict[str, Any]:
 
 def wants_html() -> bool:
     """Whether the client is a browser submitting a plain form (answer with pages)."""
+    request = current_request()
     if request.mimetype not in FORM_TYPES:
         return False
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])

@@ -42,11 +42,14 @@ def apply_security_headers(response: Response) -> Response:
         The same response.
     """
     headers = response.headers
-    # The header, not ``response.mimetype``, which parses its parameters every time.
-    content_type = headers.get("Content-Type", "")
-    if content_type.partition(";")[0].strip().lower() == "text/html":
+    # Header lookups by list: werkzeug's ``get``, ``in`` and ``setdefault`` raise and
+    # catch an exception when a header is absent, and ``response.mimetype`` parses the
+    # content type's parameters every time.
+    content_type = headers.getlist("Content-Type")
+    if content_type and content_type[0].partition(";")[0].strip().lower() == "text/html":
         for name, value in HTML_SECURITY_HEADERS.items():
-            headers.setdefault(name, value)
-    else:
-        headers.setdefault("X-Content-Type-Options", "nosniff")
+            if not headers.getlist(name):
+                headers.add(name, value)
+    elif not headers.getlist("X-Content-Type-Options"):
+        headers.add("X-Content-Type-Options", "nosniff")
     return response

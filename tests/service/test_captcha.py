@@ -1,4 +1,6 @@
 import base64
+import hashlib
+import hmac
 import json
 import random
 import re
@@ -142,3 +144,22 @@ def test_solve_time_is_measured() -> None:
     clock.now += 1.5
     solved = captcha.verify(challenge.token, str(solve(challenge.question)))
     assert solved.solve_seconds == pytest.approx(1.5, abs=0.01)
+
+
+def test_tokens_are_plain_itsdangerous_hmac_sha256() -> None:
+    # The issuer keeps its keyed HMAC state between tokens; the tokens and answer
+    # digests must be exactly what the plain construction gives.
+    from itsdangerous import Signer, base64_decode
+
+    from service import captcha
+
+    key = hmac.digest(b"secret", captcha._KEY_PURPOSE, "sha256")
+    plain = Signer(key, key_derivation="none", digest_method=hashlib.sha256)
+    checker = issuer(seed=3)
+    for _ in range(20):
+        challenge = checker.issue()
+        claims = json.loads(base64_decode(plain.unsign(challenge.token)))
+        answer = solve(challenge.question)
+        message = captcha._ANSWER + f"{claims['n']}:{answer}".encode()
+        assert claims["d"] == hmac.digest(key, message, "sha256").hex()[:32]
+    assert not plain.validate(issuer().issue().token + "x")
