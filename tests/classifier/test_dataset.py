@@ -12,7 +12,7 @@ import pytest
 
 from classifier import load_model
 from classifier._data import LabelledData, read_labelled
-from classifier._model import fingerprint
+from classifier._model import SpamModel
 from classifier._training import train_model
 
 pytestmark = pytest.mark.dataset
@@ -40,12 +40,34 @@ def test_bom_artefact_is_neutralised(youtube: LabelledData) -> None:
 
 @pytest.mark.slow
 def test_default_model_is_reproducible(youtube: LabelledData) -> None:
+    # The same weights and thresholds, and calibration to the last few bits: numpy's
+    # sums round differently on different CPUs (vector widths), so a retrained model's
+    # calibration, and with it the fingerprint in its version, may differ in the last
+    # bit from the shipped one's (seen between two machines of this project).
     shipped = load_model()
     params = shipped.card["hyperparameters"]
     grid = ({k: params[k] for k in ("loss", "alpha", "use_author_name")},)
     result = train_model(youtube, grid=grid, random_state=int(params["seed"]))
-    assert f"cg-{fingerprint(result.pipeline)}" == shipped.version
+    new, old = result.pipeline, shipped.pipeline
+    assert repr(sorted(new.get_params(deep=True).items())) == repr(
+        sorted(old.get_params(deep=True).items())
+    )
+    new_clf, old_clf = new.named_steps["classifier"], old.named_steps["classifier"]
+    np.testing.assert_array_equal(new_clf.estimator_.coef_, old_clf.estimator_.coef_)
+    np.testing.assert_array_equal(new_clf.estimator_.intercept_, old_clf.estimator_.intercept_)
+    np.testing.assert_allclose(
+        [new_clf.calibration_slope_, new_clf.calibration_intercept_],
+        [old_clf.calibration_slope_, old_clf.calibration_intercept_],
+        rtol=1e-12,
+    )
     assert result.thresholds == shipped.thresholds
+    sample = youtube.comments[::7]
+    np.testing.assert_allclose(
+        SpamModel(new, shipped.card).predict_proba(sample),
+        shipped.predict_proba(sample),
+        rtol=1e-12,
+        atol=1e-15,
+    )
 
 
 def test_console_script_scores(dataset_dir: Path) -> None:
