@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import secrets
 import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
 
 import redis
 
+from benchmarks._common import SECRET
+from service.captcha import CaptchaIssuer
 from service.store import Comment, CommentStatus, keys
+from tests.conftest import solved
 
 _WORDS = (
     "great",
@@ -77,6 +84,30 @@ def synthetic_body(rng: random.Random) -> str:
     if rng.random() < 0.2:
         words = [w.upper() for w in words]
     return " ".join(words)
+
+
+def solved_posts(
+    seed: int, *, thread_prefix: str = "bench/thread", threads: int = 50, emails: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Endless comment posts, each with its own solved captcha (a captcha is single use).
+
+    Args:
+        seed: Seeds the bodies (the captchas are random).
+        thread_prefix: Post ``i`` goes to thread ``{thread_prefix}-{i % threads}``.
+        threads: How many threads the posts are spread over.
+        emails: Give each post an author e-mail address.
+    """
+    rng = random.Random(seed)
+    issuer = CaptchaIssuer(SECRET)
+    for i in itertools.count():
+        fields = {
+            "thread": f"{thread_prefix}-{i % threads}",
+            "body": synthetic_body(rng),
+            "author_name": f"user{i}",
+        }
+        if emails:
+            fields["author_email"] = f"user{i}@mail.example"
+        yield solved(asdict(issuer.issue()), **fields)
 
 
 def seed_pending(client: redis.Redis, count: int, *, seed: int = 7) -> list[str]:

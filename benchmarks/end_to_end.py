@@ -11,23 +11,21 @@ Run: ``.venv/bin/python benchmarks/end_to_end.py [--rates 100 300] [--seconds 20
 from __future__ import annotations
 
 import argparse
-import random
+import itertools
 import statistics
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from benchmarks._comments import synthetic_body
+from benchmarks._comments import solved_posts
 from benchmarks._common import (
     COMMENTGATE,
-    SECRET,
     free_port,
     fresh_redis,
     processes,
@@ -35,10 +33,8 @@ from benchmarks._common import (
     start,
     wait_http,
 )
-from service.captcha import CaptchaIssuer
 from service.queues import COMMENTS
 from service.store import keys
-from tests.conftest import solved
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -48,20 +44,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def offer(url: str, rate: float, seconds: float) -> tuple[list[str], list[float], int]:
     """Post at ``rate``/s for ``seconds``; returns ids, client latencies, failures."""
-    rng = random.Random(5)
-    issuer = CaptchaIssuer(SECRET)
     total = int(rate * seconds)
-    payloads = []
-    for i in range(total):
-        challenge = issuer.issue()
-        payloads.append(
-            solved(
-                asdict(challenge),
-                thread=f"bench/e2e-{i % 20}",
-                body=synthetic_body(rng),
-                author_name=f"user{i}",
-            )
-        )
+    posts = solved_posts(5, thread_prefix="bench/e2e", threads=20)
+    payloads = list(itertools.islice(posts, total))
     ids: list[str] = []
     latencies: list[float] = []
     failures = 0

@@ -13,6 +13,7 @@ Run: ``.venv/bin/python benchmarks/intake.py [--seconds 10] [--rounds 3] [--work
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 import statistics
@@ -20,17 +21,15 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._comments import synthetic_body
+from benchmarks._comments import solved_posts
 from benchmarks._common import (
     COMMENTGATE,
     REPO,
-    SECRET,
     free_port,
     fresh_redis,
     processes,
@@ -38,8 +37,6 @@ from benchmarks._common import (
     start,
     wait_http,
 )
-from service.captcha import CaptchaIssuer
-from tests.conftest import solved
 
 LUA = str(Path(__file__).with_name("_wrk_post.lua"))
 
@@ -61,20 +58,8 @@ def received_outcomes() -> dict[str, int]:
 
 def bodies(path: Path, count: int, seed: int) -> None:
     """Write ``count`` comment bodies, each with its own solved captcha."""
-    import random
-
-    rng = random.Random(seed)
-    issuer = CaptchaIssuer(SECRET)
     with path.open("w") as out:
-        for i in range(count):
-            challenge = issuer.issue()
-            payload = solved(
-                asdict(challenge),
-                thread=f"bench/thread-{i % 50}",
-                body=synthetic_body(rng),
-                author_name=f"user{i}",
-                author_email=f"user{i}@mail.example",
-            )
+        for payload in itertools.islice(solved_posts(seed, emails=True), count):
             out.write(json.dumps(payload) + "\n")
 
 

@@ -15,13 +15,12 @@ valgrind; about three minutes)
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import random
 import re
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,11 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 import psutil
 
-from benchmarks._comments import synthetic_body
+from benchmarks._comments import solved_posts
 from benchmarks._common import (
     COMMENTGATE,
     REPO,
-    SECRET,
     free_port,
     fresh_redis,
     processes,
@@ -41,28 +39,14 @@ from benchmarks._common import (
     start,
     wait_http,
 )
-from service.captcha import CaptchaIssuer
-from tests.conftest import solved
 
 WARM_UP = 30
 
 
 def payloads(count: int, seed: int) -> list[bytes]:
     """``count`` JSON comment bodies, each with its own solved captcha."""
-    rng = random.Random(seed)
-    issuer = CaptchaIssuer(SECRET)
-    return [
-        json.dumps(
-            solved(
-                asdict(issuer.issue()),
-                thread=f"bench/thread-{i % 50}",
-                body=synthetic_body(rng),
-                author_name=f"user{i}",
-                author_email=f"user{i}@mail.example",
-            )
-        ).encode()
-        for i in range(count)
-    ]
+    posts = itertools.islice(solved_posts(seed, emails=True), count)
+    return [json.dumps(post).encode() for post in posts]
 
 
 def instructions(pid: int) -> int:

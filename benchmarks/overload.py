@@ -47,7 +47,6 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -55,15 +54,14 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._comments import synthetic_body
+from benchmarks._comments import solved_posts
 from benchmarks._common import (
     COMMENTGATE,
-    SECRET,
     free_port,
     fresh_redis,
     processes,
@@ -72,8 +70,6 @@ from benchmarks._common import (
     wait_http,
 )
 from benchmarks.intake import bodies, wrk
-from service.captcha import CaptchaIssuer
-from tests.conftest import solved
 
 HOST = "127.0.0.1"
 #: Requests in flight at most; beyond it the generator queues (and counts the wait).
@@ -98,26 +94,14 @@ class Result:
 
 def comment_requests(seed: int, thread_prefix: str = "bench/overload") -> Iterator[bytes]:
     """Endless raw HTTP requests posting comments, each with its own solved captcha."""
-    rng = random.Random(seed)
-    issuer = CaptchaIssuer(SECRET)
-    i = 0
-    while True:
-        challenge = issuer.issue()
-        body = json.dumps(
-            solved(
-                asdict(challenge),
-                thread=f"{thread_prefix}-{i % 50}",
-                body=synthetic_body(rng),
-                author_name=f"user{i}",
-            )
-        ).encode()
+    for post in solved_posts(seed, thread_prefix=thread_prefix):
+        body = json.dumps(post).encode()
         head = (
             f"POST /api/v1/comments HTTP/1.1\r\nHost: {HOST}\r\n"
             "Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
         yield head.encode() + body
-        i += 1
 
 
 async def _send(
