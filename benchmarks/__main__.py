@@ -44,7 +44,7 @@ SCRIPTS = (
     Script("classifier_quality", needs_dataset=True),
     Script("classifier_speed"),
     Script("worker_throughput", ("--comments", "10000")),
-    Script("intake", ("--seconds", "5")),
+    Script("intake", ("--seconds", "3")),
     Script("intake_instructions", ("--posts", "100")),
     Script("end_to_end", ("--rates", "100", "--seconds", "10")),
     Script("overload", ("--seconds", "5")),

@@ -15,6 +15,8 @@ from typing import Any, cast
 
 from flask import Flask, Request, current_app, g, request
 from flask.ctx import _AppCtxGlobals
+from flask.globals import request_ctx
+from werkzeug.routing import MapAdapter
 
 
 def current_request() -> Request:
@@ -33,3 +35,11 @@ def current_flask_app() -> Flask:
     """The app handling the current request (what ``flask.current_app`` stands for)."""
     found: Flask = cast(Any, current_app)._get_current_object()
     return found
+
+
+def current_url_adapter() -> MapAdapter:
+    """The URL adapter bound to the current request (what ``url_for`` builds with)."""
+    adapter: MapAdapter | None = cast(Any, request_ctx)._get_current_object().url_adapter
+    if adapter is None:
+        raise RuntimeError("the request has no URL adapter")
+    return adapter

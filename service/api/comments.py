@@ -23,7 +23,12 @@ from service.exceptions import (
     NotFoundError,
     ValidationFailedError,
 )
-from service.request_context import current_flask_app, current_request, request_globals
+from service.request_context import (
+    current_flask_app,
+    current_request,
+    current_url_adapter,
+    request_globals,
+)
 from service.services import services
 from service.store import Comment, CommentStatus, InvalidCursorError, NonceSpentError, isoformat
 
@@ -41,6 +46,13 @@ _OUTCOMES = {
     "rate_limited": "rate_limited",
     "unavailable": "unavailable",
 }
+#: Stands for a comment id in a cached status URL: "~" is never in an id, and like an
+#: id's own characters it is left as it is in a URL path.
+_ID_SLOT = "~id~"
+#: Status URLs as ``url_for`` built them, split at :data:`_ID_SLOT`, by what they depend
+#: on; emptied when full (clients choose the ``Host`` header).
+_STATUS_URLS: dict[tuple[object, ...], tuple[str, str]] = {}
+_STATUS_URLS_MAX = 64
 #: The counter the store adds an accepted comment to, in the same round trip.
 _ACCEPTED_COUNTER = metrics.Metrics.counter_field(metrics.COMMENTS_RECEIVED, outcome="accepted")
 
@@ -131,10 +143,7 @@ def create() -> ResponseReturnValue:
             # Stored but not queued: the reconciler re-queues it, so accept it.
             logger.warning("comment %s stored but not queued; the reconciler will", comment.id)
     request_g.comment_id = comment.id  # in the request's access-log line
-    # Flask.url_for is what flask.url_for calls, less a read through current_app's proxy.
-    status_url = current_flask_app().url_for(
-        "comments.get_one", comment_id=comment.id, _external=True
-    )
+    status_url = _status_url(comment.id)
     if wants_html():
         return redirect(_back_to(comment), code=303)
     return respond(
@@ -142,6 +151,33 @@ def create() -> ResponseReturnValue:
         202,
         location=status_url,
     )
+
+
+def _status_url(comment_id: str) -> str:
+    """The absolute URL of a comment's status, as ``url_for`` builds it.
+
+    Building it costs about 2% of an intake request, and it depends only on the app's
+    URL map and the request's scheme, host, subdomain and script root: ``url_for`` runs
+    once per such combination, with :data:`_ID_SLOT` for the id, and each id then takes
+    the slot's place (werkzeug would not quote an id's characters either).
+    """
+    adapter = current_url_adapter()
+    key = (
+        adapter.map,
+        adapter.url_scheme,
+        adapter.server_name,
+        adapter.subdomain,
+        adapter.script_name,
+    )
+    parts = _STATUS_URLS.get(key)
+    if parts is None:
+        # Flask.url_for is what flask.url_for calls, less a read through a proxy.
+        url = current_flask_app().url_for("comments.get_one", comment_id=_ID_SLOT, _external=True)
+        head, _, tail = url.partition(_ID_SLOT)
+        if len(_STATUS_URLS) >= _STATUS_URLS_MAX:
+            _STATUS_URLS.clear()
+        parts = _STATUS_URLS[key] = (head, tail)
+    return parts[0] + comment_id + parts[1]
 
 
 def _back_to(comment: Comment) -> str:

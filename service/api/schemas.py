@@ -19,7 +19,9 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from service.api.email_address import EmailNotValidError, normalised_email
 from service.exceptions import ValidationFailedError
@@ -35,13 +37,25 @@ _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Me
 _BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 #: Line breaks and tabs, which multi-line text may hold (deleted before the fast check).
 _LINE_BREAKS = str.maketrans("", "", "\n\r\t")
-#: A lone UTF-16 surrogate.
+#: A lone UTF-16 surrogate, and the error of a field holding one.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ERROR = PydanticCustomError(
+    "lone_surrogate", "must be valid Unicode text (no lone surrogates)"
+)
 #: Largest part of a Redis stream id (an unsigned 64-bit integer).
 _STREAM_ID_PART_MAX = 2**64 - 1
 M = TypeVar("M", bound=BaseModel)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 DecidedStatus = Literal["published", "held", "spam", "rejected"]
+
+
+def _has_surrogate(value: Any) -> bool:
+    """Whether ``value`` (a string or a list of them) holds a lone surrogate."""
+    texts = value if isinstance(value, list) else (value,)
+    return any(
+        isinstance(text, str) and not text.isascii() and _SURROGATE.search(text) is not None
+        for text in texts
+    )
 
 
 def _visible(value: str) -> bool:
@@ -89,14 +103,22 @@ class RequestModel(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _no_surrogates(cls, value: Any) -> Any:
-        texts = value if isinstance(value, list) else [value]
-        for text in texts:
-            if isinstance(text, str) and not text.isascii() and _SURROGATE.search(text):
-                raise ValueError("must be valid Unicode text (no lone surrogates)")
-        return value
+    def _no_surrogates(cls, data: Any) -> Any:
+        # One pass over the input, not a validator per field: each call from pydantic
+        # into Python costs more than the check itself.
+        if not isinstance(data, dict):
+            return data
+        errors = []
+        for name, value in data.items():
+            if isinstance(value, str) and value.isascii():
+                continue  # most values, at once
+            if name in cls.model_fields and _has_surrogate(value):
+                errors.append(InitErrorDetails(type=_SURROGATE_ERROR, loc=(name,), input=value))
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data
 
 
 # -- public API --------------------------------------------------------------------------

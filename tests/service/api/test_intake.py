@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 import redis
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 
 from service.store import keys
@@ -31,6 +32,29 @@ def test_json_comment_is_stored_pending_and_queued(
     assert status["status"] == "pending"
     assert "author_email" not in status
     assert "ip" not in status
+
+
+def test_status_url_is_what_url_for_builds_for_each_host(app: Flask, client: FlaskClient) -> None:
+    # The intake caches the URL per scheme, host and script root: each must count.
+    bases = [
+        "http://localhost/",
+        "https://localhost/",
+        "https://comments.example:8443/",
+        "http://Blog.Example.ORG/",
+        "http://blog.example.org/mounted/at/",
+        "http://[::1]:8000/",
+        "http://xn--bcher-kva.example/",
+    ]
+    for base_url in bases * 2:  # the second time from the cache
+        response = client.post("/api/v1/comments", json=new_comment(client), base_url=base_url)
+        assert response.status_code == 202
+        body = response.get_json()
+        with app.test_request_context("/api/v1/comments", method="POST", base_url=base_url):
+            expected = url_for("comments.get_one", comment_id=body["id"], _external=True)
+        assert body["status_url"] == expected
+        assert response.headers["Location"] == expected
+        path = expected.removeprefix(base_url.rstrip("/"))
+        assert client.get(path, base_url=base_url).get_json()["id"] == body["id"]
 
 
 def test_one_scoring_job_for_a_burst(client: FlaskClient, redis_client: redis.Redis) -> None:
