@@ -5,7 +5,7 @@ driven by wrk on loopback in the same run.
 The two are measured in many short rounds, one run of each per round, in alternating
 order, and the verdict is on the median of the rounds' ratios: on a shared two-core
 machine the speed of both moves by a third within seconds (one round's ratio can be
-anywhere from 45% to 80% while the median of ten stays within a few points), so a
+anywhere from about 50% to 80% while the median of ten moves by a few points), so a
 ratio from a few long runs measures the machine as much as the endpoints.
 
 Run: ``.venv/bin/python benchmarks/intake.py [--seconds 4] [--rounds 10] [--workers 2]``
