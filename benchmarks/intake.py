@@ -68,6 +68,9 @@ def bodies(path: Path, count: int, seed: int) -> None:
 class CpuMeter:
     """CPU seconds spent so far by a server's workers, Redis and wrk (finished children).
 
+    Redis's figure is the whole server's (``INFO cpu``): on a Redis that others use too,
+    it counts their commands as well.
+
     Args:
         server: The gunicorn master process; its workers are its children.
     """
