@@ -7,15 +7,17 @@ Public surface::
 
     model = load_model()                 # the shipped default model
     model.predict_proba([CommentInput("check out my channel!")])   # -> array([0.97...])
+    model.assess(comments)               # Assessment(probability, base_probability, views_agree)
     model.thresholds                     # Thresholds(publish_below=..., spam_above=...)
-    newer = model.updated(comments, labels)   # incremental update, new version
+    model.features(comments)             # hashed feature vectors (numbers, no text)
+    sited = model.with_layer(SiteLayer().fit(X, y, base_p), card)   # a site's layer on top
     save_model(newer, "models/model.skops")
     data, card = dump_model_bytes(newer)     # the same, as bytes (e.g. to keep in Redis)
     same = load_model_bytes(data, card)      # with the checks of load_model
 """
 
 from classifier._features import CommentInput
-from classifier._model import SpamModel, Thresholds
+from classifier._model import Thresholds
 from classifier._normalise import count_links, extract_links, normalise_text
 from classifier._persistence import (
     DEFAULT_MODEL_PATH,
@@ -25,10 +27,14 @@ from classifier._persistence import (
     load_model_bytes,
     save_model,
 )
+from classifier._site_layer import SiteLayer
+from classifier._spam_model import Assessment, SpamModel
 
 __all__ = [
     "DEFAULT_MODEL_PATH",
+    "Assessment",
     "CommentInput",
+    "SiteLayer",
     "SpamModel",
     "Thresholds",
     "card_path",

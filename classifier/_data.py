@@ -46,6 +46,8 @@ class LabelledData:
         groups: Index into ``sources`` of the file each comment came from.
         sources: The file names, in the order given.
         formats: Per file, ``youtube`` (YouTube Spam Collection CSV), ``csv`` or ``jsonl``.
+        datasets: Per file, the data set it belongs to: the name of its folder (one
+            folder per source, e.g. ``youtube-spam-collection``).
     """
 
     comments: list[CommentInput]
@@ -53,9 +55,34 @@ class LabelledData:
     groups: npt.NDArray[np.int64]
     sources: list[str]
     formats: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.comments)
+
+    @property
+    def source_names(self) -> list[str]:
+        """The distinct data sets, in order of first appearance."""
+        return list(dict.fromkeys(self.datasets or self.sources))
+
+    @property
+    def source_groups(self) -> npt.NDArray[np.int64]:
+        """Per comment, the index in :attr:`source_names` of its data set."""
+        names = self.datasets or self.sources
+        index = {name: i for i, name in enumerate(self.source_names)}
+        per_file = np.asarray([index[name] for name in names], dtype=np.int64)
+        return per_file[self.groups]
+
+    def subset(self, rows: npt.NDArray[np.intp]) -> LabelledData:
+        """The comments at ``rows`` (files and data sets kept as they are)."""
+        return LabelledData(
+            comments=[self.comments[i] for i in rows],
+            labels=self.labels[rows],
+            groups=self.groups[rows],
+            sources=self.sources,
+            formats=self.formats,
+            datasets=self.datasets,
+        )
 
 
 def html_to_text(content: str) -> str:
@@ -97,8 +124,12 @@ def _opt(row: dict[str, Any], key: str) -> str | None:
 
 
 def _read_csv(path: Path) -> Iterator[tuple[CommentInput, int]]:
+    tsv = path.suffix.lower() == ".tsv"
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
+        if tsv:  # tab-separated: quotes are text, never quoting
+            reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        else:
+            reader = csv.DictReader(handle)
         header = [h.strip() for h in reader.fieldnames or []]
         if not header:
             raise DataError(f"{path}: empty file (no header row)")
@@ -152,7 +183,8 @@ def read_labelled(paths: Sequence[str | Path]) -> LabelledData:
     """Read labelled comments from CSV or JSON-lines files.
 
     Args:
-        paths: The files; ``.jsonl``/``.json``/``.ndjson`` are JSON lines, anything else CSV.
+        paths: The files; ``.jsonl``/``.json``/``.ndjson`` are JSON lines, ``.tsv``
+            tab-separated (``label<TAB>text``, as the SMS Spam Collection), anything else CSV.
 
     Returns:
         The comments, labels and file of origin.
@@ -190,6 +222,7 @@ def read_labelled(paths: Sequence[str | Path]) -> LabelledData:
         groups=np.asarray(groups, dtype=np.int64),
         sources=[Path(p).name for p in paths],
         formats=formats,
+        datasets=[Path(p).resolve().parent.name for p in paths],
     )
 
 

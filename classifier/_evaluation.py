@@ -74,6 +74,8 @@ def compute_metrics(
     proba: npt.NDArray[np.float64],
     publish_below: float | npt.NDArray[np.float64],
     spam_above: float | npt.NDArray[np.float64],
+    *,
+    views_agree: npt.NDArray[np.bool_] | None = None,
 ) -> dict[str, Any]:
     """Quality figures of held-out probabilities.
 
@@ -86,6 +88,8 @@ def compute_metrics(
         proba: Held-out spam probabilities.
         publish_below: The publish threshold, one value or one per example (nested folds).
         spam_above: The spam threshold, one value or one per example.
+        views_agree: Per example, whether the model's views agree; a comment at or above
+            ``spam_above`` whose views disagree goes to the moderators (``None``: all agree).
 
     Returns:
         A JSON-serialisable dict of metrics.
@@ -108,7 +112,8 @@ def compute_metrics(
             "mcc": float(matthews_corrcoef(y, pred)) if both else 0.0,
             "ham_fpr": _rate(pred[y == 0] == 1),
         }
-    spam_filed = proba >= spam_above
+    confident = proba >= spam_above
+    spam_filed = confident if views_agree is None else confident & views_agree
     published = proba < publish_below
     band = ~spam_filed & ~published
     out["policy"] = {
@@ -117,6 +122,7 @@ def compute_metrics(
         "band_share": _rate(band),
         "band_share_ham": _rate(band[y == 0]),
         "band_share_spam": _rate(band[y == 1]),
+        "held_unfamiliar": _rate(confident & ~spam_filed),
     }
     if np.ndim(spam_above) == 0:
         out["policy"].update(publish_below=float(publish_below), spam_above=float(spam_above))

@@ -26,7 +26,9 @@ import skops
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
-from classifier._model import SpamModel, Thresholds, fingerprint
+from classifier._model import Thresholds, fingerprint
+from classifier._site_layer import SiteLayer
+from classifier._spam_model import SpamModel
 from classifier.exceptions import IncompatibleModelError, ModelLoadError, UntrustedModelError
 
 __all__ = [
@@ -52,6 +54,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "classifier._features.CommentStats",
     "classifier._hashing.CharNgramHasher",
     "classifier._model.CalibratedSGDClassifier",
+    "classifier._site_layer.SiteLayer",
 )
 
 _PICKLE_PREFIXES = (b"\x80", b"(", b"c", b"]", b"}")
@@ -81,7 +84,7 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def _deterministic_dumps(pipeline: Pipeline) -> bytes:
+def _deterministic_dumps(pipeline: Pipeline | dict[str, Any]) -> bytes:
     """Skops bytes with fixed zip timestamps and compression.
 
     Skops still records Python object ids in its schema, so two saves of equal models
@@ -161,7 +164,10 @@ def dump_model_bytes(
     Returns:
         The skops bytes and the model card.
     """
-    payload = _deterministic_dumps(model.pipeline)
+    stored: Pipeline | dict[str, Any] = model.pipeline
+    if model.layer is not None:  # a site's model: the base and its layer, one archive
+        stored = {"pipeline": model.pipeline, "site_layer": model.layer}
+    payload = _deterministic_dumps(stored)
     card = dict(model.card)
     card.update(card_extra or {})
     card["libraries"] = library_versions()
@@ -240,16 +246,22 @@ def _load_checked(payload: bytes, card: dict[str, Any], where: str) -> SpamModel
         if untrusted:
             names = ", ".join(sorted(untrusted))[:200]
             raise UntrustedModelError(f"{where}: refused, the file holds untrusted types: {names}")
-        pipeline = sio.loads(payload, trusted=list(TRUSTED_TYPES))
+        loaded = sio.loads(payload, trusted=list(TRUSTED_TYPES))
     except UntrustedModelError:
         raise
     except Exception as exc:  # skops raises many kinds for damaged archives
         raise UntrustedModelError(
             f"{where}: refused, not a valid skops model ({type(exc).__name__})"
         ) from None
-    if not isinstance(pipeline, Pipeline) or "classifier" not in pipeline.named_steps:
+    layer = None
+    if isinstance(loaded, dict):
+        layer = loaded.get("site_layer")
+        loaded = loaded.get("pipeline")
+        if not isinstance(layer, SiteLayer):
+            raise UntrustedModelError(f"{where}: refused, the file holds no valid site layer")
+    if not isinstance(loaded, Pipeline) or "classifier" not in loaded.named_steps:
         raise UntrustedModelError(f"{where}: refused, the file does not hold a commentgate model")
-    return SpamModel(pipeline, card)
+    return SpamModel(loaded, card, layer)
 
 
 def load_model(path: str | Path | None = None) -> SpamModel:

@@ -21,8 +21,9 @@ import numpy as np
 
 from classifier._data import LabelledData, read_labelled, read_scoring_lines
 from classifier._features import CommentInput
-from classifier._model import SpamModel
 from classifier._persistence import DATASET_CITATION, build_card, load_model, save_model
+from classifier._reference import build_reference, save_reference
+from classifier._spam_model import SpamModel
 from classifier.exceptions import ClassifierError
 
 __all__ = ["evaluate", "score", "train"]
@@ -56,6 +57,17 @@ def _sha256(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+_CITATIONS = {
+    "youtube-spam-collection": ("YouTube Spam Collection v1", DATASET_CITATION),
+    "sms-spam-collection": (
+        "SMS Spam Collection v1",
+        'T. A. Almeida, J. M. Gomez Hidalgo, A. Yamakami, "Contributions to the Study of SMS '
+        'Spam Filtering: New Collection and Results", Proc. 11th ACM DocEng, 2011. UCI ML '
+        "Repository (dataset 228), CC BY 4.0.",
+    ),
+}
+
+
 def _data_reference(paths: list[str], data: LabelledData) -> dict[str, Any]:
     reference: dict[str, Any] = {
         "files": [
@@ -66,10 +78,20 @@ def _data_reference(paths: list[str], data: LabelledData) -> dict[str, Any]:
         "spam": int(data.labels.sum()),
         "ham": int(len(data) - data.labels.sum()),
     }
-    if "youtube" in data.formats:
-        reference["dataset"] = "YouTube Spam Collection v1"
-        reference["license"] = "CC BY 4.0"
-        reference["citation"] = DATASET_CITATION
+    groups = data.source_groups
+    sources = []
+    for index, name in enumerate(data.source_names):
+        labels = data.labels[groups == index]
+        entry: dict[str, Any] = {
+            "name": name,
+            "comments": int(labels.size),
+            "spam": int(labels.sum()),
+        }
+        if name in _CITATIONS:
+            entry.update(dataset=_CITATIONS[name][0], license="CC BY 4.0")
+            entry["citation"] = _CITATIONS[name][1]
+        sources.append(entry)
+    reference["sources"] = sources
     return reference
 
 
@@ -106,9 +128,12 @@ def train(data: tuple[str, ...], more: tuple[str, ...], out: str, seed: int) -> 
             data=_data_reference(paths, labelled),
             params={**result.params, "seed": seed, "cv": result.cv},
             reproduce=command,
-            extra={"selection": result.selection},
+            extra={"selection": result.selection, "source_weights": result.weights},
         )
+        card["thresholds"]["views"] = result.view_thresholds
         model = SpamModel(result.pipeline, card)
+        reference = build_reference(model, labelled, result.oof_probability, random_state=seed)
+        card["reference_set"] = save_reference(reference, out)
         save_model(model, out)
     m = result.metrics
     _progress(f"trained in {time.perf_counter() - started:.1f}s")
@@ -147,8 +172,9 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model to evaluate.")
 @click.option(
     "--cv",
-    type=click.Choice(["leave-one-file-out"]),
-    help="Nested cross-validation instead of a trained model.",
+    type=click.Choice(["leave-one-file-out", "leave-one-source-out"]),
+    help="Nested cross-validation instead of a trained model: hold out each file, or each "
+    "data set (its folder: train on the other sources, test on this one).",
 )
 @click.option(
     "--report",
@@ -172,7 +198,7 @@ def evaluate(
     from classifier._training import nested_cross_validate
 
     if (model_path is None) == (cv is None):
-        raise click.UsageError("give exactly one of --model MODEL or --cv leave-one-file-out")
+        raise click.UsageError("give exactly one of --model MODEL or --cv PROTOCOL")
     paths = _data_paths(data, more)
     with _errors():
         labelled = read_labelled(paths)
@@ -181,18 +207,21 @@ def evaluate(
             raise click.ClickException("evaluation needs both spam and ham comments")
         if model_path is not None:
             model = load_model(model_path)
-            proba = _score_all(model, labelled.comments)
+            proba, agree = _score_all(model, labelled.comments)
             cuts = model.thresholds
-            metrics = compute_metrics(labelled.labels, proba, cuts.publish_below, cuts.spam_above)
+            metrics = compute_metrics(
+                labelled.labels, proba, cuts.publish_below, cuts.spam_above, views_agree=agree
+            )
             metrics.update(model_version=model.version, protocol="held-out data, given model")
             publish_below, spam_above, title = cuts.publish_below, cuts.spam_above, model.version
             folds: list[dict[str, Any]] = []
         else:
-            result = nested_cross_validate(labelled, random_state=seed, progress=_progress)
+            by = "source" if cv == "leave-one-source-out" else "file"
+            result = nested_cross_validate(labelled, by=by, random_state=seed, progress=_progress)
             proba, metrics, folds = result.proba, result.metrics, result.folds
             publish_below = float(np.median(result.publish_below))
             spam_above = float(np.median(result.spam_above))
-            title = "nested leave-one-file-out (median fold thresholds)"
+            title = f"nested {cv} (median fold thresholds)"
         folder = Path(report)
         folder.mkdir(parents=True, exist_ok=True)
         document = {"metrics": metrics, "folds": folds, "data": [Path(p).name for p in paths]}
@@ -210,9 +239,16 @@ def evaluate(
     click.echo(f"report: {folder / 'metrics.json'}, " + ", ".join(p.name for p in plots))
 
 
-def _score_all(model: SpamModel, comments: list[CommentInput]) -> np.ndarray[Any, Any]:
-    parts = [model.predict_proba(comments[i : i + _BATCH]) for i in range(0, len(comments), _BATCH)]
-    return np.concatenate(parts) if parts else np.zeros(0)
+def _score_all(
+    model: SpamModel, comments: list[CommentInput]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    parts = [model.assess(comments[i : i + _BATCH]) for i in range(0, len(comments), _BATCH)]
+    if not parts:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    return (
+        np.concatenate([p.probability for p in parts]),
+        np.concatenate([p.views_agree for p in parts]),
+    )
 
 
 @click.command()

@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 from limits import parse_many
 from pydantic import (
     AnyHttpUrl,
-    BeforeValidator,
     Field,
     SecretStr,
     ValidationError,
@@ -137,22 +136,21 @@ class Settings(BaseSettings):
     )
 
     # -- learning from moderators --
-    feedback_weight: float = Field(
-        100.0, gt=0, description="Total weight one model update may give moderators' labels."
-    )
     feedback_moderator_cap: float = Field(
-        0.5, gt=0, le=1, description="Largest share of an update's weight one moderator carries."
+        0.5,
+        gt=0,
+        le=1,
+        description="Largest share of a site's labels one moderator carries, over all updates.",
     )
     learning_max_drop: float = Field(
-        0.01, ge=0, le=1, description="Refuse a new model whose validation AUC or F1 drops more."
+        0.05,
+        ge=0,
+        le=1,
+        description="Refuse a site model whose reference-set ROC AUC drops (or ham filed as spam "
+        "rises) more than this against the base model.",
     )
-    validation_data: Annotated[list[Path], NoDecode, BeforeValidator(_split_commas)] = Field(
-        default_factory=list,
-        description="Labelled base data (CSV/JSONL) to validate new models on; empty: feedback.",
-    )
-    learning_epochs: int = Field(10, ge=1, le=100, description="Passes over new feedback.")
     learning_delay_seconds: int = Field(
-        60, ge=0, le=86_400, description="Feedback is learnt in batches this long after it comes."
+        30, ge=0, le=86_400, description="Labels are learnt in batches this long after they come."
     )
     model_keep_versions: int = Field(
         20, ge=2, le=1000, description="Model versions kept in Redis (plus current and base)."

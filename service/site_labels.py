@@ -11,6 +11,7 @@ never reads vectors it cannot use)::
 
     cg:sites:<site>:labels:<space>        hash   key -> packed example (see _pack)
     cg:sites:<site>:labels:<space>:order  zset   key -> time of the label (oldest evicted)
+    cg:sites:<site>:labels:<space>:revision  counter, moved by every write
 
 A key is the labelled comment's stable id (its comment id, or an import's source id);
 labelling it again replaces the earlier label.
@@ -91,6 +92,17 @@ class SiteHistory:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def without(self, labellers: Sequence[str]) -> SiteHistory:
+        """The history less the labels of some labellers."""
+        keep = np.flatnonzero(~np.isin(np.asarray(self.labellers, dtype=object), list(labellers)))
+        return SiteHistory(
+            keys=[self.keys[i] for i in keep],
+            features=self.features[keep],
+            labels=self.labels[keep],
+            labellers=[self.labellers[i] for i in keep],
+            at=self.at[keep],
+        )
+
 
 def _pack(label: int, at: float, labeller: str, indices: Any, data: Any) -> bytes:
     who = labeller.encode()[:65535]
@@ -138,6 +150,7 @@ class SiteLabels:
         self.max_examples = max_examples
         self.key = f"{PREFIX}sites:{site}:labels:{feature_space}"
         self.order_key = self.key + ":order"
+        self.revision_key = self.key + ":revision"
 
     def add(
         self,
@@ -177,6 +190,7 @@ class SiteLabels:
                     ),
                 )
                 pipe.zadd(self.order_key, {key: float(at[i])})
+            pipe.incr(self.revision_key)
             pipe.zcard(self.order_key)
             size = int(pipe.execute()[-1])
         if size > self.max_examples:
@@ -194,6 +208,10 @@ class SiteLabels:
             logger.info(
                 "site %s history full: dropped the %s oldest labels", self.site, len(oldest)
             )
+
+    def revision(self) -> int:
+        """A counter that moves with every change of the history (0: never written)."""
+        return int(cast(bytes | None, self.client.get(self.revision_key)) or 0)
 
     def __len__(self) -> int:
         return int(self.client.hlen(self.key))

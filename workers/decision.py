@@ -18,6 +18,8 @@ TOO_FAST = "too_fast"
 PREMODERATION = "premoderation"
 PREVIOUSLY_APPROVED = "previously_approved"
 ALLOWLIST = "allowlist"
+UNFAMILIAR = "unfamiliar"  # confident, but unlike what the model learnt from: a moderator decides
+CAMPAIGN = "campaign"  # a near-copy of a comment a moderator marked as spam
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,8 @@ class Facts:
     """What the worker knows about one comment when deciding it."""
 
     score: float
+    views_agree: bool = True
+    campaign: bool = False
     links: int = 0
     honeypot: bool = False
     too_fast: bool = False
@@ -46,11 +50,13 @@ class Facts:
 def decide(facts: Facts, policy: Policy) -> tuple[CommentStatus, tuple[str, ...]]:
     """Decide a comment.
 
-    Order of precedence: the honeypot and the blocklist file as spam outright; a score
-    at or above ``spam_above`` files as spam; an allow-listed author or one with an
-    earlier published comment is published; otherwise the score publishes or holds,
-    and too many links, a too-fast captcha or pre-moderation hold what the score
-    would publish.
+    Order of precedence: the honeypot, the blocklist and the campaign memory (a near-copy
+    of a comment moderators marked as spam) file as spam outright; a score at or above
+    ``spam_above`` files as spam when the model's views agree, and holds it for a
+    moderator when they do not (the comment is unlike what the model learnt from: never
+    lose a real comment on a guess); an allow-listed author or one with an earlier
+    published comment is published; otherwise the score publishes or holds, and too many
+    links, a too-fast captcha or pre-moderation hold what the score would publish.
 
     Args:
         facts: The score and signals of the comment.
@@ -63,8 +69,12 @@ def decide(facts: Facts, policy: Policy) -> tuple[CommentStatus, tuple[str, ...]
         return CommentStatus.SPAM, (HONEYPOT,)
     if facts.blocklisted:
         return CommentStatus.SPAM, (BLOCKLIST,)
+    if facts.campaign:
+        return CommentStatus.SPAM, (CAMPAIGN,)
     if facts.score >= policy.spam_above:
-        return CommentStatus.SPAM, (MODEL_SCORE,)
+        if facts.views_agree:
+            return CommentStatus.SPAM, (MODEL_SCORE,)
+        return CommentStatus.HELD, (MODEL_SCORE, UNFAMILIAR)
     if policy.premoderation:
         return CommentStatus.HELD, (PREMODERATION,)
     if facts.allowlisted:

@@ -105,14 +105,17 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
         rt.store.release(ids)
         return []
     model, policy = rt.models.refresh()  # one GET: picks up a newly promoted model
-    scores = model.predict_proba([comment_input(c) for c in comments])
+    assessment = model.assess([comment_input(c) for c in comments])
     blocked = rt.lists.matcher("block")
     allowed = rt.lists.matcher("allow")
     approved = rt.store.previously_approved([c.author_email for c in comments])
     decisions = []
-    for comment, score, earlier in zip(comments, scores, approved, strict=True):
+    for comment, score, agree, earlier in zip(
+        comments, assessment.probability, assessment.views_agree, approved, strict=True
+    ):
         facts = Facts(
             score=float(score),
+            views_agree=bool(agree),
             links=count_links(comment.body),
             honeypot=comment.honeypot,
             too_fast=comment.too_fast,

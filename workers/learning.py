@@ -32,27 +32,28 @@ comment text.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import hashlib
 import logging
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import redis
 from rq import Retry
-from sklearn.metrics import f1_score, roc_auc_score
 
-from classifier import CommentInput, SpamModel, dump_model_bytes
-from classifier._data import LabelledData, read_labelled
-from classifier.exceptions import ModelLoadError
-from service.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry, lineage
+from classifier import SpamModel, dump_model_bytes
+from classifier._site_layer import MIN_LABELS_PER_CLASS
+from classifier._site_learning import (
+    contradicting_labellers,
+    judge_site_model,
+    train_site_model,
+)
+from service.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
 from service.queues import FAILURE_TTL, LEARNING_SCHEDULED, UPDATE_MODEL
+from service.site_labels import DEFAULT_SITE, LabelledComment, SiteLabels, record_labels
 from service.store import keys
 from workers.jobs import _job, comment_input
 from workers.runtime import WorkerRuntime, get_runtime
@@ -60,6 +61,7 @@ from workers.runtime import WorkerRuntime, get_runtime
 __all__ = [
     "CURSOR_KEY",
     "Example",
+    "labeller_weights",
     "moderator_weights",
     "read_feedback",
     "update_model",
@@ -68,15 +70,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CURSOR_KEY = keys.PREFIX + "learning:cursor"  # id of the last feedback entry consumed
-LOCK_KEY = keys.PREFIX + "learning:lock"  # one update at a time
-#: Without base data, one feedback comment in this many is held out for validation.
-HOLDOUT_EVERY = 5
-#: The holdout must hold at least this many comments of each class to validate on.
-MIN_HOLDOUT_PER_CLASS = 10
-#: Feedback entries scanned (newest first) for the holdout.
-HOLDOUT_SCAN = 20_000
-#: At most this many base-data examples are replayed with each update (fixed seed).
-REPLAY_MAX = 5000
+LOCK_KEY = keys.PREFIX + "learning:lock"  # one update at a time (per site)
+TRAINED_KEY = keys.PREFIX + "learning:trained"  # per site: history revision last judged
+#: Labellers of imported history (``commentgate import``) start with this.
+IMPORT_PREFIX = "import:"
 #: An update that finds another running tries again this much later.
 BUSY_RETRY_SECONDS = 30
 #: Like :meth:`service.queues.Queues.enqueue_learning`.
@@ -206,87 +203,6 @@ def _share_limit(values: Sequence[float], cap: float) -> float:
     return values[0]  # k * cap == 1 exactly: every moderator at the smallest
 
 
-def in_holdout(comment_id: str) -> bool:
-    """Whether a comment belongs to the fixed feedback holdout (never trained on)."""
-    digest = hashlib.sha256(comment_id.encode()).digest()
-    return int.from_bytes(digest[:4], "big") % HOLDOUT_EVERY == 0
-
-
-@functools.lru_cache(maxsize=2)
-def _read_validation(files: tuple[tuple[str, int, int], ...]) -> LabelledData:
-    return read_labelled([name for name, _, _ in files])
-
-
-def validation_data(paths: Sequence[Path]) -> LabelledData:
-    """The base data read once per process (again when a file changes).
-
-    Raises:
-        DataError: A file is missing or malformed.
-    """
-    files = []
-    for path in paths:
-        stat = path.stat() if path.is_file() else None
-        files.append((str(path), stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0))
-    return _read_validation(tuple(files))
-
-
-@dataclass(frozen=True)
-class Validation:
-    """Labelled comments a candidate is judged on."""
-
-    source: str
-    comments: list[CommentInput]
-    labels: npt.NDArray[np.int64]
-
-    def measure(self, model: SpamModel) -> dict[str, float]:
-        """ROC AUC, and F1 of "spam" at the model's ``spam_above``."""
-        proba = model.predict_proba(self.comments)
-        spam = proba >= model.thresholds.spam_above
-        return {
-            "roc_auc": round(float(roc_auc_score(self.labels, proba)), 5),
-            "f1": round(float(f1_score(self.labels, spam, zero_division=0.0)), 5),
-        }
-
-    def describe(self) -> dict[str, Any]:
-        """Where the figures come from."""
-        spam = int(self.labels.sum())
-        return {"data": self.source, "n": len(self.labels), "spam": spam}
-
-
-def _holdout(rt: WorkerRuntime) -> Validation | None:
-    """The feedback holdout, if it has enough of both classes to validate on."""
-    examples = [
-        e
-        for e in latest_per_comment(
-            read_feedback(rt.redis, newest_first=True, limit=HOLDOUT_SCAN)[::-1]
-        )
-        if in_holdout(e.comment_id)
-    ]
-    found = {c.id: c for c in rt.store.get_many([e.comment_id for e in examples])}
-    kept = [e for e in examples if e.comment_id in found]
-    labels = np.asarray([e.label for e in kept], dtype=np.int64)
-    if min(int(labels.sum()), int(len(labels) - labels.sum())) < MIN_HOLDOUT_PER_CLASS:
-        return None
-    comments = [comment_input(found[e.comment_id]) for e in kept]
-    return Validation("feedback holdout", comments, labels)
-
-
-def _base_validation(rt: WorkerRuntime) -> Validation:
-    data = validation_data(rt.settings.validation_data)
-    if len(np.unique(data.labels)) < 2:
-        raise ValueError("COMMENTGATE_VALIDATION_DATA must hold both spam and ham comments")
-    return Validation(f"base data ({', '.join(data.sources)})", data.comments, data.labels)
-
-
-def _replay(rt: WorkerRuntime) -> tuple[list[CommentInput], list[int]]:
-    """Base-data examples to train on beside the feedback (weight 1 each)."""
-    data = validation_data(rt.settings.validation_data)
-    chosen = np.arange(len(data))
-    if len(chosen) > REPLAY_MAX:
-        chosen = np.sort(np.random.default_rng(0).choice(chosen, REPLAY_MAX, replace=False))
-    return [data.comments[i] for i in chosen], [int(data.labels[i]) for i in chosen]
-
-
 def _redis_now(client: redis.Redis) -> float:
     seconds, micros = client.time()
     return seconds + micros / 1e6
@@ -309,21 +225,25 @@ def _defer(rt: WorkerRuntime, seconds: float, status: str) -> dict[str, Any]:
 
 
 @_job
-def update_model() -> dict[str, Any]:
-    """Learn from the moderators' new decisions; promote the result if it passes the guard.
+def update_model(site: str = DEFAULT_SITE) -> dict[str, Any]:
+    """Learn a site's new labels; promote its new model if it passes the guard.
+
+    Args:
+        site: The site whose labels to learn.
 
     Returns:
-        What happened: ``status`` (``promoted``, ``refused``, ``nothing_new``,
-        ``nothing_to_learn``, ``waiting``, ``busy``, ``waiting_for_validation``) and, for
-        an update, the versions, examples, weights and validation figures.
+        What happened: ``status`` (``promoted``, ``refused``, ``unchanged``,
+        ``nothing_new``, ``nothing_to_learn``, ``waiting``, ``busy``,
+        ``waiting_for_labels``) and, for an update, the version, labels and the guard's
+        figures.
     """
     rt = get_runtime()
     rt.redis.delete(LEARNING_SCHEDULED)  # feedback from now on schedules the next update
-    lock = rt.redis.lock(LOCK_KEY, timeout=JOB_TIMEOUT + 60)
+    lock = rt.redis.lock(f"{LOCK_KEY}:{site}", timeout=JOB_TIMEOUT + 60)
     if not lock.acquire(blocking=False):
         return _defer(rt, BUSY_RETRY_SECONDS, "busy")
     try:
-        return _update(rt)
+        return _update(rt, site)
     finally:
         try:
             lock.release()
@@ -331,129 +251,165 @@ def update_model() -> dict[str, Any]:
             logger.warning("the learning lock expired before the update ended")
 
 
-def _update(rt: WorkerRuntime) -> dict[str, Any]:
-    settings = rt.settings
-    raw_cursor = cast(bytes | None, rt.redis.get(CURSOR_KEY))
-    cursor = raw_cursor.decode() if raw_cursor else "0-0"
-    entries = read_feedback(rt.redis, after=cursor)
-    if not entries:
-        return {"status": "nothing_new"}
-    age = _redis_now(rt.redis) - int(entries[0].entry_id.split("-")[0]) / 1000
-    if age < settings.learning_delay_seconds:
-        return _defer(rt, settings.learning_delay_seconds - age, "waiting")
-    last_entry = entries[-1].entry_id
+def labeller_weights(labellers: Sequence[str], cap: float) -> npt.NDArray[np.float64]:
+    """Per example of a site's history, its weight: moderators capped, imports whole.
 
-    registry = ModelRegistry(rt.redis, keep=settings.model_keep_versions)
-    model = _current_model(rt, registry)
-    validation = _base_validation(rt) if settings.validation_data else _holdout(rt)
-    if validation is None:
-        logger.info(
-            "model update waits: the feedback holdout has fewer than %s of a class",
-            MIN_HOLDOUT_PER_CLASS,
-        )
-        return {"status": "waiting_for_validation", "feedback": len(entries)}
+    The cap applies to a site's whole history, every update retraining on all of it, so
+    spreading labels over many updates gains a moderator nothing. Imported history
+    (labeller ``import:...``) is the site's own past moderation and weighs 1 per comment.
 
+    Args:
+        labellers: Per example, who labelled it.
+        cap: ``COMMENTGATE_FEEDBACK_MODERATOR_CAP``.
+
+    Returns:
+        One weight per example.
+    """
+    counts = Counter(name for name in labellers if not name.startswith(IMPORT_PREFIX))
+    per = moderator_weights(counts, cap=cap, budget=float(sum(counts.values()) or 1))
+    return np.asarray([per.get(name, 1.0) for name in labellers], dtype=np.float64)
+
+
+def _record_new_labels(
+    rt: WorkerRuntime, base: SpamModel, site: str, entries: list[Example]
+) -> tuple[int, int]:
+    """Vectorise the new labels into the site's history; returns (recorded, purged)."""
     examples = latest_per_comment(entries)
-    if not settings.validation_data:
-        examples = [e for e in examples if not in_holdout(e.comment_id)]
     found = {c.id: c for c in rt.store.get_many([e.comment_id for e in examples])}
-    purged = sum(1 for e in examples if e.comment_id not in found)
-    examples = [e for e in examples if e.comment_id in found]
-    if not examples:
-        rt.redis.set(CURSOR_KEY, last_entry)
-        return {"status": "nothing_to_learn", "feedback": len(entries), "purged": purged}
+    kept = [e for e in examples if e.comment_id in found]
+    for start in range(0, len(kept), _READ_CHUNK):
+        chunk = kept[start : start + _READ_CHUNK]
+        record_labels(
+            rt.redis,
+            site,
+            [
+                LabelledComment(
+                    key=e.comment_id,
+                    comment=comment_input(found[e.comment_id]),
+                    label=e.label,
+                    labeller=e.moderator,
+                    at=int(e.entry_id.split("-")[0]) / 1000,
+                )
+                for e in chunk
+            ],
+            base,
+        )
+    return len(kept), len(examples) - len(kept)
 
-    counts = Counter(e.moderator for e in examples)
-    per_example = moderator_weights(
-        counts, cap=settings.feedback_moderator_cap, budget=settings.feedback_weight
+
+def _update(rt: WorkerRuntime, site: str) -> dict[str, Any]:
+    settings = rt.settings
+    cursor_key = CURSOR_KEY if site == DEFAULT_SITE else f"{CURSOR_KEY}:{site}"
+    raw_cursor = cast(bytes | None, rt.redis.get(cursor_key))
+    entries = read_feedback(rt.redis, after=raw_cursor.decode() if raw_cursor else "0-0")
+    registry = ModelRegistry(rt.redis, keep=settings.model_keep_versions)
+    base = _register_base(rt, registry)
+    recorded = purged = 0
+    if entries:
+        age = _redis_now(rt.redis) - int(entries[0].entry_id.split("-")[0]) / 1000
+        if age < settings.learning_delay_seconds:
+            return _defer(rt, settings.learning_delay_seconds - age, "waiting")
+        recorded, purged = _record_new_labels(rt, base, site, entries)
+        rt.redis.set(cursor_key, entries[-1].entry_id)  # the history holds them now
+    labels = SiteLabels(rt.redis, site, base.feature_space)
+    revision = labels.revision()
+    trained_key = f"{TRAINED_KEY}:{site}:{base.feature_space}"
+    if revision == int(cast(bytes | None, rt.redis.get(trained_key)) or -1):
+        return {"status": "nothing_new", "purged": purged}
+    history = labels.load(base.n_features)
+    if not len(history):
+        return {"status": "nothing_to_learn", "purged": purged}
+    counts = np.bincount(history.labels, minlength=2)
+    if counts.min() < MIN_LABELS_PER_CLASS:
+        logger.info(
+            "site %s: %s spam and %s ham labels; a site model needs %s of each",
+            site,
+            counts[1],
+            counts[0],
+            MIN_LABELS_PER_CLASS,
+        )
+        return {"status": "waiting_for_labels", "spam": int(counts[1]), "ham": int(counts[0])}
+    weights = labeller_weights(history.labellers, settings.feedback_moderator_cap)
+    set_aside, agreement = contradicting_labellers(
+        base, history.features, history.labels, history.labellers, weights
     )
-    weights = np.asarray([per_example[e.moderator] for e in examples])
-    labels = np.asarray([e.label for e in examples], dtype=np.int64)
-    replay_comments, replay_labels = _replay(rt) if settings.validation_data else ([], [])
-    candidate = model.updated(
-        [comment_input(found[e.comment_id]) for e in examples] + replay_comments,
-        np.concatenate([labels, np.asarray(replay_labels, dtype=np.int64)]),
-        sample_weight=np.concatenate([weights, np.ones(len(replay_labels))]),
-        epochs=settings.learning_epochs,
-    )
-    before, after = validation.measure(model), validation.measure(candidate)
-    drops = {name: round(before[name] - after[name], 5) for name in before}
-    promote = all(drop <= settings.learning_max_drop + 1e-9 for drop in drops.values())
-    decision = "promoted" if promote else "refused"
-    learnt_before = int(model.card.get("learning", {}).get("feedback_total", 0))
-    learning = {
-        "decision": decision,
-        "from_version": model.version,
-        "feedback_total": learnt_before + len(examples),
-        "feedback": {
-            "examples": len(examples),
-            "spam": int(labels.sum()),
-            "ham": int(len(labels) - labels.sum()),
-            "purged_skipped": purged,
-            "entries": [entries[0].entry_id, last_entry],
-            "epochs": settings.learning_epochs,
-            "total_weight": round(float(weights.sum()), 4),
-            "moderators": {
-                name: {"examples": n, "weight": round(per_example[name] * n, 4)}
-                for name, n in sorted(counts.items())
+    if set_aside:  # their labels contradict everybody else's: not learnt from
+        logger.warning("site %s: labels of %s contradict the others; set aside", site, set_aside)
+        history = history.without(set_aside)
+        counts = np.bincount(history.labels, minlength=2)
+        if counts.min() < MIN_LABELS_PER_CLASS:
+            return {
+                "status": "refused",
+                "refusals": ["contradicts_labellers"],
+                "set_aside": set_aside,
+                "labeller_agreement": agreement,
+            }
+        weights = labeller_weights(history.labellers, settings.feedback_moderator_cap)
+    by_labeller = Counter(history.labellers)
+    training = train_site_model(
+        base,
+        history.features,
+        history.labels,
+        weights,
+        site=site,
+        card_extra={
+            "labellers": {
+                name: {"labels": n, "weight": round(float(weights[i]) * n, 4)}
+                for name, n in sorted(by_labeller.items())
+                for i in [history.labellers.index(name)]
             },
             "moderator_cap": settings.feedback_moderator_cap,
-            "weight_budget": settings.feedback_weight,
-            "base_examples_replayed": len(replay_labels),
         },
-        "validation": {
-            **validation.describe(),
-            "current": before,
-            "candidate": after,
-            "drop": drops,
-            "max_drop": settings.learning_max_drop,
-        },
+    )
+    verdict = judge_site_model(
+        base,
+        training,
+        reference=rt.models.reference,
+        max_drop=settings.learning_max_drop,
+    )
+    verdict.figures["labeller_agreement"] = agreement
+    verdict.figures["set_aside"] = set_aside
+    candidate = training.model
+    decision = "promoted" if verdict.promote else "refused"
+    learning = {
+        "decision": decision,
+        "site": site,
+        "refusals": verdict.refusals,
+        "guard": verdict.figures,
+        "new_labels": recorded,
+        "purged_skipped": purged,
+        "history": {"labels": len(history), "spam": int(counts[1]), "ham": int(counts[0])},
     }
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     data, card = dump_model_bytes(candidate, {"created": now, "learning": learning})
-    if promote:
+    if registry.current() == candidate.version:
+        rt.redis.set(trained_key, revision)
+        return {"status": "unchanged", "version": candidate.version, **learning}
+    if verdict.promote:
         registry.put(candidate.version, data, card, status=CANDIDATE)
-        registry.promote(
-            candidate.version,
-            actor="learning",
-            note=f"{len(examples)} examples",
-            also={CURSOR_KEY: last_entry},
-        )
+        registry.promote(candidate.version, actor="learning", note=f"{len(history)} labels")
     else:
         registry.put(candidate.version, None, card, status=REFUSED)
-        rt.redis.set(CURSOR_KEY, last_entry)
+    rt.redis.set(trained_key, revision)  # this history is judged: not again until it changes
     registry.prune()
     logger.info(
-        "model update %s -> %s %s: %s examples (%s spam) from %s moderators, %s purged; "
-        "%s ROC AUC %.4f -> %.4f, F1 %.4f -> %.4f",
-        model.version,
+        "site %s model %s %s: %s labels (%s new, %s purged) from %s labellers; refusals %s",
+        site,
         candidate.version,
         decision,
-        len(examples),
-        int(labels.sum()),
-        len(counts),
+        len(history),
+        recorded,
         purged,
-        validation.source,
-        before["roc_auc"],
-        after["roc_auc"],
-        before["f1"],
-        after["f1"],
+        len(by_labeller),
+        ",".join(verdict.refusals) or "none",
     )
     return {"status": decision, "version": candidate.version, **learning}
 
 
-def _current_model(rt: WorkerRuntime, registry: ModelRegistry) -> SpamModel:
-    """The model to improve: the promoted one, and the base registered for rollbacks.
-
-    Raises:
-        ModelLoadError: The promoted version of this base cannot be loaded.
-    """
+def _register_base(rt: WorkerRuntime, registry: ModelRegistry) -> SpamModel:
+    """The shared base model, registered so that one can roll back to it."""
     base = rt.models.base
     if not registry.exists(base.version):
         data, card = dump_model_bytes(base)
         registry.put(base.version, data, card, status=BASE)
-    model, _ = rt.models.refresh()
-    wanted = registry.current()
-    if wanted and lineage(wanted) == base.version and model.version != wanted:
-        raise ModelLoadError(f"the current model {wanted} cannot be loaded (see the worker log)")
-    return model
+    return base

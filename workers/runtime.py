@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import redis
 
-from classifier import SpamModel, load_model, load_model_bytes
+from classifier import DEFAULT_MODEL_PATH, SpamModel, load_model, load_model_bytes
+from classifier._reference import Reference, load_reference
 from classifier.exceptions import ModelLoadError
 from service.metrics import Metrics
 from service.model_registry import ModelRegistry, UnknownVersionError, lineage
@@ -64,11 +65,24 @@ class ModelHolder:
 
     def __init__(self, base: SpamModel, settings: Settings, registry: ModelRegistry) -> None:
         self.base = base
+        self._reference: tuple[Reference | None] | None = None
         self.registry = registry
         self._settings = settings
         self._active = (base, policy_for(base, settings))
         self._loaded: dict[str, SpamModel] = {base.version: base}
         self._skipped: set[str] = set()
+
+    @property
+    def reference(self) -> Reference | None:
+        """The base model's reference set (read on first use: only learning needs it).
+
+        Raises:
+            ModelLoadError: The file beside the model does not match its card.
+        """
+        if self._reference is None:
+            path = self._settings.model_path or DEFAULT_MODEL_PATH
+            self._reference = (load_reference(path, self.base.card),)
+        return self._reference[0]
 
     def current(self) -> tuple[SpamModel, Policy]:
         """The model and policy in use (no I/O)."""

@@ -35,7 +35,7 @@ def test_train_happy_path(trained: Path) -> None:
     card = model.card
     assert card["training_data"]["comments"] == 240
     assert card["reproduce"].startswith("commentgate train --data ")
-    assert "leave-one-file-out" in card["hyperparameters"]["cv"]
+    assert "leave-one-group-out" in card["hyperparameters"]["cv"]
 
 
 def test_train_progress_goes_to_stderr(files: list[Path], tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_evaluate_bad_input(files: list[Path], trained: Path, tmp_path: Path) ->
         evaluate, ["--data", str(files[0]), "--cv", "leave-one-file-out", "--report", str(tmp_path)]
     )
     assert one_file.exit_code == 1
-    assert "at least two data files" in one_file.output
+    assert "at least two files of data" in one_file.output
     pickled = tmp_path / "p.skops"
     pickled.write_bytes(b"\x80\x04K\x01.")
     refused = runner.invoke(evaluate, ["--data", str(files[0]), "--model", str(pickled)])

@@ -133,8 +133,13 @@ def test_missing_file_and_card(model_path: Path, tmp_path: Path) -> None:
 def test_default_model_card() -> None:
     model = load_model()
     card = model.card
-    assert "CC BY 4.0" in card["training_data"]["license"]
-    assert "Alberto" in card["training_data"]["citation"]
+    sources = {s["name"]: s for s in card["training_data"]["sources"]}
+    assert set(sources) == {"youtube-spam-collection", "sms-spam-collection"}
+    assert all(s["license"] == "CC BY 4.0" for s in sources.values())
+    assert "Alberto" in sources["youtube-spam-collection"]["citation"]
+    assert "Almeida" in sources["sms-spam-collection"]["citation"]
+    assert set(card["thresholds"]["views"]) == {"words", "chars"}
+    assert card["reference_set"]["examples"] == 1000
     assert "commentgate train" in card["reproduce"]
     assert 0 <= card["band_share"] <= 1
     assert card["metrics"]["roc_auc"] > 0.95

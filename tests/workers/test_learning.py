@@ -7,7 +7,6 @@ import logging
 import pickle
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,7 @@ from flask.testing import FlaskClient
 from rq.registry import ScheduledJobRegistry
 
 from classifier import CommentInput, dump_model_bytes, load_model, load_model_bytes
-from classifier.exceptions import ModelLoadError, UntrustedModelError
+from classifier.exceptions import UntrustedModelError
 from service.model_registry import (
     CANDIDATE,
     ModelRegistry,
@@ -26,28 +25,19 @@ from service.model_registry import (
 from service.moderation.accounts import ModeratorStore, Role
 from service.moderation.decisions import Action, Moderation
 from service.queues import LEARNING, LEARNING_SCHEDULED, Queues
+from service.site_labels import DEFAULT_SITE, SiteLabels
 from service.store import Comment, CommentStatus, CommentStore, keys
-from tests.classifier.conftest import synthetic, write_jsonl
+from tests.classifier.conftest import synthetic
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers, wait_for
 from workers import learning
-from workers.learning import CURSOR_KEY, moderator_weights
+from workers.learning import CURSOR_KEY, labeller_weights, moderator_weights
 
 BASE_VERSION = load_model().version
 
 
-@pytest.fixture
-def validation_file(tmp_path: Path) -> Path:
-    """Labelled "base data" (synthetic comments written for the tests)."""
-    comments, labels = synthetic(200, seed=1)
-    return write_jsonl(tmp_path / "base.jsonl", comments, labels)
-
-
-def learn_settings(validation_file: Path | None, **extra: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {"learning_delay_seconds": 0}
-    if validation_file is not None:
-        values["validation_data"] = [validation_file]
-    return values | extra
+def learn_settings(**extra: Any) -> dict[str, Any]:
+    return {"learning_delay_seconds": 0} | extra
 
 
 def store_comments(
@@ -138,127 +128,160 @@ def test_balanced_moderators_keep_full_weight() -> None:
     }
 
 
+def test_labeller_weights_cap_moderators_over_the_whole_history() -> None:
+    weights = labeller_weights(["alice"] * 40, cap=0.5)
+    assert weights.tolist() == [0.5] * 40  # a lone moderator moves the site only part way
+    mixed = labeller_weights(["alice"] * 90 + ["bob"] * 10 + ["import:wordpress"] * 500, cap=0.5)
+    assert mixed[:90].sum() == pytest.approx(10.0)  # alice carries no more than bob
+    assert mixed[90:100].tolist() == [1.0] * 10
+    assert mixed[100:].tolist() == [1.0] * 500  # the site's own imported history is whole
+
+
 # -- the job, in process -------------------------------------------------------------
 
 
-def test_feedback_update_promotes_a_new_version(
-    runtime: Any, redis_client: redis.Redis, validation_file: Path
+def learned_history(redis_client: redis.Redis, base: Any) -> SiteLabels:
+    return SiteLabels(redis_client, DEFAULT_SITE, base.feature_space)
+
+
+def test_labels_train_a_site_model_that_is_promoted(
+    runtime: Any, redis_client: redis.Redis
 ) -> None:
-    rt = runtime(**learn_settings(validation_file))
+    rt = runtime(**learn_settings())
     feedback(redis_client, 30)
     redis_client.set(LEARNING_SCHEDULED, "1")
     result = learning.update_model()
-    assert result["status"] == "promoted"
+    assert result["status"] == "promoted", result
     version = result["version"]
-    assert version.startswith(BASE_VERSION + "+u")
+    assert version.startswith(BASE_VERSION + "+s")
     assert not redis_client.exists(LEARNING_SCHEDULED)  # feedback from now on schedules again
     registry = ModelRegistry(redis_client)
     assert registry.current() == version
     assert redis_client.get(CURSOR_KEY) == last_feedback_id(redis_client).encode()
     card = registry.card(version)
     assert card["learning"]["decision"] == "promoted"
-    assert card["learning"]["from_version"] == BASE_VERSION
-    assert card["learning"]["feedback"]["examples"] == 30
-    validation = card["learning"]["validation"]
-    assert validation["n"] == 200
-    assert validation["candidate"]["roc_auc"] >= validation["current"]["roc_auc"] - 0.01
-    assert card["learning"]["feedback"]["base_examples_replayed"] == 200
-    assert card["learning"]["feedback_total"] == 30
-    assert card["updates"][-1]["examples"] == 230  # with the base data replayed
+    assert card["learning"]["history"] == {"labels": 30, "spam": 15, "ham": 15}
+    assert card["site_layer"]["site"] == DEFAULT_SITE
+    assert card["site_layer"]["labellers"]["alice"]["labels"] == 15
+    reference = card["learning"]["guard"]["reference"]
+    assert reference["n"] == 1000  # the shipped reference set judged it
+    assert reference["candidate"]["roc_auc"] >= reference["base"]["roc_auc"] - 0.05
     stored = {v.version: v for v in registry.list()}
     assert stored[BASE_VERSION].status == "base"  # registered, so one can roll back to it
     assert stored[version].status == "promoted"
-    assert stored[version].current
-    assert registry.history()[0]["version"] == version
-    assert rt.models.refresh()[0].version == version
-    assert learning.update_model() == {"status": "nothing_new"}
+    model = rt.models.refresh()[0]
+    assert model.version == version
+    assert model.layer is not None
+    assert learning.update_model()["status"] == "nothing_new"
 
-    feedback(redis_client, 10, seed=3, prefix="d")  # the next update builds on the last
+    feedback(redis_client, 10, seed=3, prefix="d")  # the next update retrains on everything
     again = learning.update_model()
     assert again["status"] == "promoted"
-    assert again["from_version"] == version
-    assert again["feedback"]["examples"] == 10
-    assert again["feedback_total"] == 40
-    assert registry.card(again["version"])["updates"][-1]["from_version"] == version
+    assert again["history"]["labels"] == 40
+    assert again["new_labels"] == 10
 
 
-def test_guard_refuses_a_candidate_that_is_worse_on_the_base_data(
-    runtime: Any, redis_client: redis.Redis, validation_file: Path
+def test_a_site_model_waits_for_labels_of_both_classes(
+    runtime: Any, redis_client: redis.Redis
 ) -> None:
-    runtime(**learn_settings(validation_file))
-    feedback(redis_client, 100, flip=True)  # every label wrong, at the full weight budget
+    runtime(**learn_settings())
+    comments, labels = synthetic(20, seed=7)
+    spam = [i for i, y in enumerate(labels) if y][:6]
+    ids = store_comments(redis_client, [comments[i] for i in spam])
+    moderate(redis_client, ids, [1] * len(ids), "alice")
+    result = learning.update_model()
+    assert result == {"status": "waiting_for_labels", "spam": 6, "ham": 0}
+    assert redis_client.get(CURSOR_KEY) == last_feedback_id(redis_client).encode()
+    feedback(redis_client, 12, seed=8, prefix="h")
+    assert learning.update_model()["status"] == "promoted"
+
+
+def test_the_history_outlives_purged_comments_and_keeps_the_latest_label(
+    runtime: Any, redis_client: redis.Redis
+) -> None:
+    rt = runtime(**learn_settings())
+    ids = feedback(redis_client, 20)
+    assert learning.update_model()["status"] == "promoted"
+    for comment_id in ids:  # retention purges the comments: their vectors stay
+        redis_client.delete(keys.comment(comment_id))
+    more = feedback(redis_client, 10, seed=9, prefix="m")
+    moderate(redis_client, more[:1], [0], "carol")  # corrects (or changes) one label
+    redis_client.delete(keys.comment(more[1]))  # purged before it was learnt: skipped
+    result = learning.update_model()
+    assert result["history"]["labels"] == 29
+    assert result["purged_skipped"] == 1
+    history = learned_history(redis_client, rt.models.base).load(rt.models.base.n_features)
+    latest = dict(zip(history.keys, history.labellers, strict=True))
+    assert latest[more[0]] == "carol"
+
+
+def test_inverted_labels_in_one_bulk_call_are_refused(
+    runtime: Any, redis_client: redis.Redis
+) -> None:
+    """One moderator inverting ~150 labels (the reported attack) gets no model promoted."""
+    runtime(**learn_settings())
+    comments, labels = synthetic(150, seed=11)
+    ids = store_comments(redis_client, comments)
+    moderation = Moderation(redis_client, CommentStore(redis_client))
+    spam_ids = [i for i, y in zip(ids, labels, strict=True) if y]
+    ham_ids = [i for i, y in zip(ids, labels, strict=True) if not y]
+    moderation.act(spam_ids, Action.APPROVE, "mallory")  # bulk: spam approved
+    moderation.act(ham_ids, Action.SPAM, "mallory")  # bulk: readers marked as spam
     result = learning.update_model()
     assert result["status"] == "refused"
-    validation = result["validation"]
-    assert validation["drop"]["roc_auc"] > 0.01
+    assert "contradicts_base" in result["refusals"]
+    assert "reference" in result["refusals"]
     registry = ModelRegistry(redis_client)
     assert registry.current() is None  # workers keep the base model
     refused = {v.version: v for v in registry.list()}[result["version"]]
     assert refused.status == "refused"
     assert refused.size == 0  # only the card is kept
-    assert refused.card["learning"]["decision"] == "refused"
     with pytest.raises(NotRestorableError):
         registry.rollback(result["version"], actor="test")
-    # the bad feedback is consumed: it is not retried with every later update
-    assert redis_client.get(CURSOR_KEY) == last_feedback_id(redis_client).encode()
 
 
-def test_margin_is_a_setting(
-    runtime: Any, redis_client: redis.Redis, validation_file: Path
+def test_inverted_labels_spread_over_time_are_refused(
+    runtime: Any, redis_client: redis.Redis
 ) -> None:
-    runtime(**learn_settings(validation_file, learning_max_drop=1.0))
-    feedback(redis_client, 100, flip=True)
+    runtime(**learn_settings())
+    for round_ in range(4):
+        feedback(
+            redis_client,
+            20,
+            seed=20 + round_,
+            prefix=f"r{round_}",
+            flip=True,
+            moderators=("mallory",),
+        )
+        result = learning.update_model()
+        if round_ == 0:
+            assert result["status"] in ("refused", "waiting_for_labels")
+        else:
+            assert result["status"] == "refused", result
+    assert ModelRegistry(redis_client).current() is None
+    assert result["history"]["labels"] == 80  # the cap and the guard see all of it
+
+
+def test_a_moderator_who_contradicts_the_others_is_refused(
+    runtime: Any, redis_client: redis.Redis
+) -> None:
+    runtime(**learn_settings())
+    feedback(redis_client, 30, seed=12, moderators=("alice",))
+    feedback(redis_client, 30, seed=14, prefix="b", moderators=("bob",))
     assert learning.update_model()["status"] == "promoted"
-
-
-def test_replaying_the_base_data_absorbs_a_few_wrong_labels(
-    runtime: Any, redis_client: redis.Redis, validation_file: Path
-) -> None:
-    runtime(**learn_settings(validation_file))
-    feedback(redis_client, 30, flip=True)
+    promoted = ModelRegistry(redis_client).current()
+    feedback(redis_client, 30, seed=13, prefix="x", moderators=("mallory",), flip=True)
     result = learning.update_model()
-    assert result["status"] == "promoted"
-    assert result["validation"]["drop"] == {"roc_auc": 0.0, "f1": 0.0}
+    assert result["guard"]["set_aside"] == ["mallory"]  # mallory's labels are not learnt
+    assert result["guard"]["labeller_agreement"]["mallory"] < 0.5
+    assert result["guard"]["labeller_agreement"]["alice"] >= 0.5
+    assert result["history"]["labels"] == 60
+    assert result["status"] in ("unchanged", "promoted")
+    assert ModelRegistry(redis_client).current() == promoted  # the same labels, the same model
 
 
-def test_one_moderator_cannot_swing_the_update(
-    runtime: Any, redis_client: redis.Redis, validation_file: Path
-) -> None:
-    runtime(**learn_settings(validation_file))
-    comments, labels = synthetic(10, seed=4)
-    ids = store_comments(redis_client, comments)
-    moderate(redis_client, ids[:8], labels[:8], "alice")
-    moderate(redis_client, ids[8:], labels[8:], "bob")
-    result = learning.update_model()
-    moderators = result["feedback"]["moderators"]
-    assert moderators["alice"] == {"examples": 8, "weight": 2.0}  # as much as bob, no more
-    assert moderators["bob"] == {"examples": 2, "weight": 2.0}
-    assert result["feedback"]["total_weight"] == 4.0
-
-    comments, labels = synthetic(6, seed=5)
-    ids = store_comments(redis_client, comments, prefix="e")
-    moderate(redis_client, ids, labels, "carol")
-    alone = learning.update_model()
-    assert alone["feedback"]["moderators"] == {"carol": {"examples": 6, "weight": 3.0}}
-
-
-def test_latest_label_wins_and_purged_comments_are_skipped(
-    runtime: Any, redis_client: redis.Redis, validation_file: Path
-) -> None:
-    runtime(**learn_settings(validation_file))
-    ids = feedback(redis_client, 12)
-    moderate(redis_client, ids[:1], [0], "carol")  # corrects (or changes) the first label
-    redis_client.delete(keys.comment(ids[1]))  # purged by retention since
-    result = learning.update_model()
-    assert result["feedback"]["examples"] == 11
-    assert result["feedback"]["purged_skipped"] == 1
-    assert "carol" in result["feedback"]["moderators"]
-
-
-def test_feedback_is_learnt_in_batches(
-    runtime: Any, redis_client: redis.Redis, validation_file: Path
-) -> None:
-    runtime(**learn_settings(validation_file, learning_delay_seconds=600))
+def test_labels_are_learnt_in_batches(runtime: Any, redis_client: redis.Redis) -> None:
+    runtime(**learn_settings(learning_delay_seconds=600))
     feedback(redis_client, 4)
     result = learning.update_model()
     assert result["status"] == "waiting"
@@ -270,12 +293,10 @@ def test_feedback_is_learnt_in_batches(
     assert ModelRegistry(redis_client).current() is None
 
 
-def test_a_second_update_waits_for_the_running_one(
-    runtime: Any, redis_client: redis.Redis, validation_file: Path
-) -> None:
-    runtime(**learn_settings(validation_file))
-    feedback(redis_client, 4)
-    lock = redis_client.lock(learning.LOCK_KEY, timeout=60)
+def test_a_second_update_waits_for_the_running_one(runtime: Any, redis_client: redis.Redis) -> None:
+    runtime(**learn_settings())
+    feedback(redis_client, 12)
+    lock = redis_client.lock(f"{learning.LOCK_KEY}:{DEFAULT_SITE}", timeout=60)
     assert lock.acquire(blocking=False)
     try:
         assert learning.update_model()["status"] == "busy"
@@ -283,24 +304,6 @@ def test_a_second_update_waits_for_the_running_one(
         lock.release()
     assert not redis_client.exists(CURSOR_KEY)
     assert learning.update_model()["status"] == "promoted"
-
-
-def test_without_base_data_a_feedback_holdout_validates(
-    runtime: Any, redis_client: redis.Redis
-) -> None:
-    runtime(**learn_settings(None))
-    feedback(redis_client, 20)
-    assert learning.update_model()["status"] == "waiting_for_validation"
-    assert not redis_client.exists(CURSOR_KEY)  # kept for when the holdout is large enough
-    ids = feedback(redis_client, 160, seed=6, prefix="f")
-    result = learning.update_model()
-    assert result["status"] == "promoted"
-    assert result["validation"]["data"] == "feedback holdout"
-    held_out = sum(learning.in_holdout(i) for i in ids) + sum(
-        learning.in_holdout(f"c{i:07d}") for i in range(20)
-    )
-    assert result["validation"]["n"] == held_out
-    assert result["feedback"]["examples"] == 180 - held_out  # never trained on the holdout
 
 
 # -- hot swap ------------------------------------------------------------------------
@@ -369,9 +372,6 @@ def test_a_tampered_model_in_redis_is_refused(
     forged = card | {"sha256": hashlib.sha256(bytes(tampered)).hexdigest()}
     with pytest.raises(UntrustedModelError):
         load_model_bytes(bytes(tampered), forged)  # a matching checksum does not help
-    # the learning job refuses to build on a current model it cannot load
-    with pytest.raises(ModelLoadError, match="cannot be loaded"):
-        learning._current_model(rt, registry)
 
 
 def test_a_version_of_another_base_model_is_ignored(
@@ -405,13 +405,9 @@ def decided_version(redis_client: redis.Redis, comment_id: str) -> str | None:
 
 
 def test_running_worker_picks_up_a_model_update(
-    workers: Workers, client: FlaskClient, redis_client: redis.Redis, validation_file: Path
+    workers: Workers, client: FlaskClient, redis_client: redis.Redis
 ) -> None:
-    proc = workers.start(
-        "worker",
-        COMMENTGATE_VALIDATION_DATA=str(validation_file),
-        COMMENTGATE_LEARNING_DELAY_SECONDS="0",
-    )
+    proc = workers.start("worker", COMMENTGATE_LEARNING_DELAY_SECONDS="0")
     before = post(client, "Lovely chorus, I play this every morning.")
     wait_for(lambda: decided_version(redis_client, before), timeout=60, what="first decision")
     assert decided_version(redis_client, before) == BASE_VERSION
@@ -429,10 +425,18 @@ def test_running_worker_picks_up_a_model_update(
         assert response.status_code == 200, response.get_json()
     registry = ModelRegistry(redis_client)
     last = last_feedback_id(redis_client).encode()
-    wait_for(lambda: redis_client.get(CURSOR_KEY) == last, timeout=60, what="all feedback learnt")
+    labels = SiteLabels(redis_client, DEFAULT_SITE, load_model().feature_space)
+    judged = f"{learning.TRAINED_KEY}:{DEFAULT_SITE}:{labels.feature_space}"
+
+    def all_learnt() -> bool:
+        return redis_client.get(CURSOR_KEY) == last and redis_client.get(judged) == str(
+            labels.revision()
+        ).encode()
+
+    wait_for(all_learnt, timeout=60, what="all feedback learnt and judged")
     promoted = registry.current()
-    assert promoted is not None
-    assert promoted.startswith(BASE_VERSION + "+u")
+    assert promoted is not None, [v.card.get("learning") for v in registry.list()]
+    assert promoted.startswith(BASE_VERSION + "+s")
 
     after = post(client, "Lovely chorus, I play this every evening.")
     wait_for(lambda: decided_version(redis_client, after), timeout=60, what="second decision")

@@ -63,9 +63,15 @@ def test_worker_decides_with_the_shipped_model(
         ),
         (
             {"COMMENTGATE_PUBLISH_BELOW": "0", "COMMENTGATE_SPAM_ABOVE": "0"},
-            {},
+            {"body": "WIN a FREE prize!!! Call 0800 555 0199 now to claim your cash reward"},
             "spam",
             "model_score",
+        ),
+        (  # confident by the threshold, but the model's views disagree: a moderator decides
+            {"COMMENTGATE_PUBLISH_BELOW": "0", "COMMENTGATE_SPAM_ABOVE": "0"},
+            {},
+            "held",
+            "unfamiliar",
         ),
         (PUBLISH_ALL, {"hp_website": "http://bot.example"}, "spam", "honeypot"),
         (

@@ -37,6 +37,8 @@ REASON_LABELS: dict[str, tuple[str, Tone]] = {
     "premoderation": ("Premoderation", "neutral"),
     "previously_approved": ("Known author", "good"),
     "allowlist": ("On allow list", "good"),
+    "unfamiliar": ("Unlike the training data", "warning"),
+    "campaign": ("Copy of marked spam", "danger"),
 }
 
 
