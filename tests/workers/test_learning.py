@@ -429,9 +429,10 @@ def test_running_worker_picks_up_a_model_update(
     judged = f"{learning.TRAINED_KEY}:{DEFAULT_SITE}:{labels.feature_space}"
 
     def all_learnt() -> bool:
-        return redis_client.get(CURSOR_KEY) == last and redis_client.get(judged) == str(
-            labels.revision()
-        ).encode()
+        return (
+            redis_client.get(CURSOR_KEY) == last
+            and redis_client.get(judged) == str(labels.revision()).encode()
+        )
 
     wait_for(all_learnt, timeout=60, what="all feedback learnt and judged")
     promoted = registry.current()
