@@ -14,13 +14,11 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 import redis
 
-from classifier import SpamModel, load_model
-from classifier.exceptions import ClassifierError
 from service.cli.common import settings_or_exit
 from service.imports import ImportedComment, ImportFormatError
 from service.imports._xml import CountingReader
@@ -28,13 +26,18 @@ from service.imports.disqus import parse_disqus
 from service.imports.run import Importer, ImportStats
 from service.imports.wordpress import parse_wordpress
 from service.queues import Queues
-from service.site_labels import DEFAULT_SITE
+
+if TYPE_CHECKING:
+    from classifier import SpamModel
 
 __all__ = ["import_history"]
 
 Parser = Callable[[CountingReader | BinaryIO, str], Iterator[ImportedComment]]
 _SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _STEPS = 10  # lines of progress when standard error is not a terminal
+#: ``service.site_labels.DEFAULT_SITE``, not imported from there: that module loads
+#: scikit-learn (seconds), which a refused export or a dry run never needs.
+DEFAULT_SITE = "default"
 
 
 class _Progress:
@@ -158,6 +161,9 @@ def _connect() -> tuple[redis.Redis, Callable[[], SpamModel]]:
         ) from None
 
     def base_model() -> SpamModel:
+        from classifier import load_model
+        from classifier.exceptions import ClassifierError
+
         try:
             return load_model(settings.model_path)
         except ClassifierError as exc:

@@ -18,13 +18,17 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeAlias
 
 import redis
 
-from classifier import CommentInput, SpamModel
 from service.imports import SKIP_KINDS, ImportedComment, imported_comment_id
-from service.site_labels import LabelledComment, record_labels
 from service.store import Comment, CommentStatus, CommentStore
+
+if TYPE_CHECKING:  # imported when the first batch is recorded: scikit-learn takes seconds,
+    # and an export refused at its first line, or a dry run, should not wait for it
+    from classifier import SpamModel
+    from service.site_labels import LabelledComment
 
 __all__ = ["BATCH_SIZE", "ImportStats", "Importer", "RecordLabels"]
 
@@ -33,7 +37,7 @@ logger = logging.getLogger(__name__)
 #: Labelled comments recorded per call (and per atomic publish).
 BATCH_SIZE = 2000
 #: ``record_labels``' signature, so tests and benchmarks can observe the calls.
-RecordLabels = Callable[[redis.Redis, str, Sequence[LabelledComment], SpamModel], int]
+RecordLabels: TypeAlias = "Callable[[redis.Redis, str, Sequence[LabelledComment], SpamModel], int]"
 
 
 @dataclass
@@ -85,7 +89,7 @@ class Importer:
         labeller: Who the labels are from, e.g. ``import:wordpress``.
         publish: Also publish the ham comments into their threads.
         batch_size: Labelled comments per batch.
-        record: The function that records labels (``record_labels``).
+        record: The function that records labels (default ``record_labels``).
         dry_run: Read and count only; write nothing.
     """
 
@@ -98,7 +102,7 @@ class Importer:
         labeller: str,
         publish: bool = False,
         batch_size: int = BATCH_SIZE,
-        record: RecordLabels = record_labels,
+        record: RecordLabels | None = None,
         dry_run: bool = False,
     ) -> None:
         if not dry_run and (client is None or model is None):
@@ -160,6 +164,10 @@ class Importer:
             assert self._store is not None
             if self._model is None:
                 self._model = self._load_model()
+            if self.record is None:
+                from service.site_labels import record_labels
+
+                self.record = record_labels
             examples = [self._labelled(c) for c in batch]
             self.stats.history = self.record(self.client, self.site, examples, self._model)
             if self.publish:
@@ -177,6 +185,9 @@ class Importer:
         )
 
     def _labelled(self, comment: ImportedComment) -> LabelledComment:
+        from classifier import CommentInput
+        from service.site_labels import LabelledComment
+
         assert comment.label is not None
         return LabelledComment(
             key=comment.key,
