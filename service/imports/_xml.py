@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import BinaryIO
 from xml.etree.ElementTree import Element, ParseError
@@ -90,6 +91,7 @@ def namespace(tag: str) -> str:
     return tag[1 : tag.index("}")] if tag.startswith("{") else ""
 
 
+@lru_cache(maxsize=256)  # an export repeats a few dozen tags; bounded for hostile ones
 def local_name(tag: str) -> str:
     """The tag without its namespace."""
     return tag.rsplit("}", 1)[-1]

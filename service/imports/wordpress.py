@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import BinaryIO
 from xml.etree.ElementTree import Element
 
@@ -52,6 +53,7 @@ class _Post:
         return self.link or self.guid or (f"wordpress-post:{self.post_id}" if self.post_id else "")
 
 
+@lru_cache(maxsize=256)  # an export repeats a few dozen tags; bounded for hostile ones
 def _is_wp(tag: str) -> bool:
     return namespace(tag).startswith(_WP_NAMESPACE)
 
@@ -78,7 +80,8 @@ def parse_wordpress(source: CountingReader | BinaryIO, name: str) -> Iterator[Im
                 _check_root(element, name)
             elif len(stack) == 2 and local_name(element.tag) == "item":
                 post = _Post()
-            wordpress = wordpress or _is_wp(element.tag)
+            if not wordpress:
+                wordpress = _is_wp(element.tag)
             stack.append(element)
             continue
         stack.pop()
