@@ -1,10 +1,10 @@
 """``commentgate import wordpress|disqus EXPORT.xml``: a site's moderation history.
 
-The export is streamed (it may be gigabytes): its labelled comments become the site's
-labelled history in batches, one learning update is queued at the end, and with
-``--publish`` the approved comments are published into their threads. Progress goes to
-standard error, the summary to standard output. Errors are one line, exit status 1
-(a missing file is click's usage error, status 2). No Flask is imported.
+The export is streamed (it may be gigabytes, and gzip-compressed): its labelled
+comments become the site's labelled history in batches, one learning update is queued
+at the end, and with ``--publish`` the approved comments are published into their
+threads. Progress goes to standard error, the summary to standard output. Errors are
+one line, exit status 1 (a missing file is click's usage error, status 2). No Flask is imported.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import redis
 
 from service.cli.common import settings_or_exit
 from service.imports import ImportedComment, ImportFormatError
-from service.imports._xml import CountingReader
+from service.imports._xml import CountingReader, open_export
 from service.imports.disqus import parse_disqus
 from service.imports.run import Importer, ImportStats
 from service.imports.wordpress import parse_wordpress
@@ -187,9 +187,9 @@ def _import(
     failure = ""
     try:
         with export.open("rb") as raw, _Progress(export.stat().st_size, export.name) as progress:
-            reader = CountingReader(raw)
+            reader, stream = open_export(raw)
             importer.run(
-                parse(reader, export.name),
+                parse(stream, export.name),
                 progress=lambda stats: progress.update(reader.position, stats),
             )
     except ImportFormatError as exc:

@@ -8,13 +8,15 @@ reading any further. No export from WordPress or Disqus carries a DTD.
 
 from __future__ import annotations
 
+import gzip
 import html
 import re
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from html.parser import HTMLParser
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from xml.etree.ElementTree import Element, ParseError
 from xml.parsers.expat import ErrorString
 
@@ -29,6 +31,7 @@ __all__ = [
     "html_to_text",
     "local_name",
     "namespace",
+    "open_export",
     "parse_time",
     "xml_events",
 ]
@@ -50,6 +53,27 @@ class CountingReader:
         data = self._raw.read(size)
         self.position += len(data)
         return data
+
+
+def open_export(raw: BinaryIO) -> tuple[CountingReader, BinaryIO]:
+    """Wrap an open export: a byte counter on the file, and the stream to parse.
+
+    A gzip-compressed export (Disqus mails ``.xml.gz`` files) is decompressed as it is
+    read, so it never needs unpacking on disk; progress still counts the file's bytes.
+
+    Args:
+        raw: The file, opened in binary mode (seekable).
+
+    Returns:
+        (the counter, whose ``position`` is the bytes of the file read so far; the
+        stream of XML to parse).
+    """
+    compressed = raw.read(2) == b"\x1f\x8b"
+    raw.seek(0)
+    reader = CountingReader(raw)
+    if compressed:
+        return reader, cast(BinaryIO, gzip.GzipFile(fileobj=cast(BinaryIO, reader), mode="rb"))
+    return reader, cast(BinaryIO, reader)
 
 
 def xml_events(source: CountingReader | BinaryIO, name: str) -> Iterator[tuple[str, Element]]:
@@ -80,6 +104,8 @@ def xml_events(source: CountingReader | BinaryIO, name: str) -> Iterator[tuple[s
         raise ImportRefusedError(
             f"{name}: refused for safety: it declares XML entities, which exports never need"
         ) from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ImportFormatError(f"{name}: not a readable gzip file: {exc}") from None
     except DefusedXmlException as exc:
         raise ImportRefusedError(
             f"{name}: refused for safety: {type(exc).__name__} (external references)"

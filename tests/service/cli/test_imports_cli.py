@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 from pathlib import Path
@@ -85,10 +86,11 @@ def test_wordpress_records_labels_once_and_queues_learning(
     assert redis_client.llen(f"rq:queue:{LEARNING}") == 1  # one update waiting is enough
 
 
-def test_disqus_publish_shows_the_comments_in_their_thread(
+def test_disqus_gzipped_publish_shows_the_comments_in_their_thread(
     redis_url: str, redis_client: redis.Redis, tmp_path: Path, client: FlaskClient
 ) -> None:
-    export = write(tmp_path, "disqus.xml", DISQUS)
+    export = tmp_path / "disqus.xml.gz"  # as Disqus mails it
+    export.write_bytes(gzip.compress(DISQUS.encode()))
     result = run_commentgate(redis_url, "import", "disqus", str(export), "--publish")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (

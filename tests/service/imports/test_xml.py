@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from service.imports import ImportedComment, ImportFormatError, ImportRefusedError
-from service.imports._xml import html_to_text, parse_time
+from service.imports._xml import html_to_text, open_export, parse_time
 from service.imports.disqus import parse_disqus
 from service.imports.wordpress import parse_wordpress
 from tests.service.imports.exports import WXR_TAIL, WpComment, wp_item, wxr_head
@@ -134,3 +136,36 @@ def test_html_to_text(html: str, text: str) -> None:
 )
 def test_parse_time(value: str, expected: float | None) -> None:
     assert parse_time(value) == expected
+
+
+def test_a_gzipped_export_is_read_as_it_is_decompressed(tmp_path: Path) -> None:
+    document = wxr_head() + wp_item("https://blog.example/p", [WpComment(1, "Fine.")]) + WXR_TAIL
+    packed = tmp_path / "export.xml.gz"
+    packed.write_bytes(gzip.compress(document.encode()))
+    with packed.open("rb") as raw:
+        reader, stream = open_export(raw)
+        (comment,) = parse_wordpress(stream, packed.name)
+        assert comment.text == "Fine."
+        assert reader.position == packed.stat().st_size  # progress counts the file's bytes
+    plain = tmp_path / "export.xml"
+    plain.write_text(document, encoding="utf-8")
+    with plain.open("rb") as raw:
+        reader, stream = open_export(raw)
+        assert [c.text for c in parse_wordpress(stream, plain.name)] == ["Fine."]
+        assert reader.position == plain.stat().st_size
+
+
+@pytest.mark.parametrize("cut", [20, -10], ids=["truncated-early", "truncated-late"])
+def test_a_broken_gzip_file_is_a_clear_error(tmp_path: Path, cut: int) -> None:
+    document = wxr_head() + wp_item("https://blog.example/p", [WpComment(1, "Fine.")]) + WXR_TAIL
+    packed = tmp_path / "export.xml.gz"
+    packed.write_bytes(gzip.compress(document.encode())[:cut])
+    with packed.open("rb") as raw, pytest.raises(ImportFormatError, match="not a readable gzip"):
+        list(parse_wordpress(open_export(raw)[1], packed.name))
+
+
+def test_a_gzip_header_on_garbage(tmp_path: Path) -> None:
+    packed = tmp_path / "export.xml.gz"
+    packed.write_bytes(b"\x1f\x8b" + b"garbage" * 10)
+    with packed.open("rb") as raw, pytest.raises(ImportFormatError, match="not a readable gzip"):
+        list(parse_wordpress(open_export(raw)[1], packed.name))
