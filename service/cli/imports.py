@@ -210,8 +210,9 @@ def _import(
     if failure:
         if stats.read:
             click.echo(
-                f"stopped after {summary}; the recorded batches stay (importing the file "
-                "again records nothing twice)",
+                f"stopped after {summary}; the recorded batches stay, the {stats.pending} "
+                "labelled comments read since the last one were not recorded (importing the "
+                "file again records nothing twice)",
                 err=True,
             )
         raise click.ClickException(failure)

@@ -197,6 +197,7 @@ def test_an_error_in_the_middle_says_how_far_it_got(
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("Error: cut.xml: not well-formed XML at line")
     assert lines[-2].startswith("stopped after read 3, ham 0, spam 0,")
+    assert "the 3 labelled comments read since the last one were not recorded" in lines[-2]
     assert "importing the file again records nothing twice" in lines[-2]
     assert "Traceback" not in result.stderr
     assert history_size(redis_client, "default") == 0  # the batch never completed

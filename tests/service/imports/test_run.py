@@ -168,6 +168,7 @@ def test_a_parse_error_keeps_whole_batches_only(
     with pytest.raises(ImportFormatError, match="mismatched tag"):
         run.run(wp_comments(cut))
     assert (run.stats.read, run.stats.ham, run.stats.batches, run.stats.published) == (5, 4, 2, 4)
+    assert run.stats.pending == 1
     assert len(history(redis_client, model)) == 4  # the fifth comment's batch never completed
     complete = importer(redis_client, model, publish=True, batch_size=2).run(
         wp_comments(wxr([(POST, comments)]))
