@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "dev": "service.cli.dev:dev",
     "config": "service.cli.config:config",
     "model": "service.cli.model:model",
+    "import": "service.cli.imports:import_history",
 }
 
 

@@ -67,6 +67,7 @@ class CommentStore:
         self._claim = client.register_script(scripts.CLAIM)
         self._decide = client.register_script(scripts.DECIDE)
         self._wrong_answer = client.register_script(scripts.WRONG_ANSWER)
+        self._import_published = client.register_script(scripts.IMPORT_PUBLISHED)
 
     def accept(
         self,
@@ -185,6 +186,41 @@ class CommentStore:
             ]
         decided = self._decide(keys=redis_keys, args=args)
         return [i.decode() if isinstance(i, bytes) else str(i) for i in decided]
+
+    def import_published(self, comments: Sequence[Comment]) -> int:
+        """Publish comments imported from another system, one batch atomically.
+
+        A comment whose id exists already is left as it is, so a second import of the
+        same export (same derived ids) adds nothing and does not undo moderation since.
+        A reply keeps its ``parent_id`` only when that parent is published (imported
+        earlier, or earlier in this batch). Imported e-mail addresses are not added to
+        the approved authors: an export's approvals are not this site's.
+
+        Args:
+            comments: Comments with status ``published``, in the order to store them.
+
+        Returns:
+            How many were published by this call.
+        """
+        if not comments:
+            return 0
+        redis_keys = [keys.status_index(CommentStatus.PUBLISHED.value)]
+        args: list[str | float] = []
+        for c in comments:
+            fields = c.to_redis()
+            parent = fields.pop("parent_id", "")
+            redis_keys += [
+                keys.comment(c.id),
+                keys.thread_published(c.thread),
+                keys.comment(parent) if parent else "",
+            ]
+            args += [
+                c.id,
+                c.created_at,
+                parent,
+                _FIELDS_JSON.encode(list(chain.from_iterable(fields.items()))),
+            ]
+        return int(self._import_published(keys=redis_keys, args=args))
 
     def release(self, comment_ids: Sequence[str]) -> None:
         """Drop the claim on comments (decided, or no longer pending)."""

@@ -134,3 +134,32 @@ local out = {'ok'}
 for i = 1, n do out[#out + 1] = before[i] end
 return out
 """
+
+#: Publish comments imported from another system (``commentgate import --publish``):
+#: one batch, atomically. A comment whose id exists already is left as it is (imported
+#: before, perhaps moderated since), so importing again adds nothing. A reply keeps its
+#: parent only when the parent is a published comment (imported before or earlier in
+#: this batch). The approved-authors set is not touched.
+#: KEYS: published status index, then per comment: its hash, its thread's published
+#:       zset, its parent's hash ('' for none)
+#: ARGV: per comment: id, created_at, parent id ('' for none), the hash's field/value
+#:       pairs as one JSON array of strings
+#: Returns the number of comments published by this call.
+IMPORT_PUBLISHED = """
+local added = 0
+local n = (#KEYS - 1) / 3
+for i = 1, n do
+  local ckey, tkey, pkey = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
+  local a = 4 * i - 3
+  if redis.call('EXISTS', ckey) == 0 then
+    redis.call('HSET', ckey, unpack(cjson.decode(ARGV[a + 3])))
+    if pkey ~= '' and redis.call('HGET', pkey, 'status') == 'published' then
+      redis.call('HSET', ckey, 'parent_id', ARGV[a + 2])
+    end
+    redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a])
+    redis.call('ZADD', tkey, ARGV[a + 1], ARGV[a])
+    added = added + 1
+  end
+end
+return added
+"""
