@@ -23,6 +23,7 @@ from classifier._campaigns import (
     CampaignMatch,
     campaign_curve,
     campaign_signature,
+    campaign_signatures,
     signature_bytes,
     signature_from_bytes,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "Thresholds",
     "campaign_curve",
     "campaign_signature",
+    "campaign_signatures",
     "card_path",
     "count_links",
     "dump_model_bytes",

@@ -54,9 +54,9 @@ def record_signatures(bodies: Sequence[str], label: str) -> list[bytes]:
     """
     if label not in _LABELS:
         return [b""] * len(bodies)
-    from classifier import campaign_signature, signature_bytes
+    from classifier import campaign_signatures, signature_bytes
 
-    signatures = [campaign_signature(body) for body in bodies]
+    signatures = campaign_signatures(bodies)
     return [b"" if sig is None else signature_bytes(sig) for sig in signatures]
 
 
@@ -126,6 +126,6 @@ class CampaignMemory:
         """
         if not len(self.index):
             return [None] * len(texts)
-        from classifier import campaign_signature
+        from classifier import campaign_signatures
 
-        return [self.index.match(campaign_signature(text)) for text in texts]
+        return [self.index.match(sig) for sig in campaign_signatures(texts)]

@@ -15,6 +15,7 @@ from classifier import (
     CampaignMatch,
     campaign_curve,
     campaign_signature,
+    campaign_signatures,
     signature_bytes,
     signature_from_bytes,
 )
@@ -145,6 +146,29 @@ def test_many_keys_grow_the_index() -> None:
     found = index.match(signature(COPIES[0]))
     assert found is not None
     assert found.key == "spam"
+
+
+@pytest.mark.parametrize("chunk", [1000, 3])
+def test_batch_signatures_equal_datasketchs_one_by_one(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("classifier._campaigns._CHUNK", chunk)
+    texts = [
+        CAMPAIGN,
+        *SHORT,
+        *COPIES,
+        *UNRELATED,
+        "",
+        "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e " * 3,
+    ]
+    batch = campaign_signatures(texts)
+    assert [s is None for s in batch] == [campaign_signature(t) is None for t in texts]
+    for text, sig in zip(texts, batch, strict=True):
+        one = campaign_signature(text)
+        if one is not None:
+            assert sig is not None
+            np.testing.assert_array_equal(sig, one)
+    assert campaign_signatures([]) == []
 
 
 def test_signature_bytes_round_trip() -> None:
