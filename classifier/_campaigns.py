@@ -245,7 +245,7 @@ class CampaignIndex:
             signature: A :func:`campaign_signature` (``None`` never matches).
 
         Returns:
-            The match (ties go to the key labelled first), or ``None``.
+            The match (between equally similar ones, the smallest key), or ``None``.
         """
         if signature is None or not self._rows:
             return None
@@ -258,7 +258,7 @@ class CampaignIndex:
         spam = similar & self._spam[rows]
         if not spam.any():
             return None
-        best = max(np.flatnonzero(spam), key=lambda i: (similarity[i], -rows[i]))
+        best = min(np.flatnonzero(spam), key=lambda i: (-similarity[i], candidates[i]))
         conflict = bool((similar & ~self._spam[rows]).any())
         return CampaignMatch(str(candidates[best]), float(similarity[best]), conflict)
 

@@ -171,3 +171,24 @@ def test_refresh_pages_through_a_long_stream_and_skips_bad_entries(
     assert memory.refresh() == 1
     assert memory.match_many([CAMPAIGN, *OTHERS]) == [None, *memory.match_many(OTHERS)]
     assert all(m is not None for m in memory.match_many(OTHERS))
+
+
+def test_a_comment_gone_inside_the_script_records_nothing(redis_client: redis.Redis) -> None:
+    from service.moderation.decisions import Action, Moderation, UnknownCommentError
+    from service.store import CommentStore
+
+    store = CommentStore(redis_client)
+    ids = [decided(redis_client, body=body) for body in (CAMPAIGN, OTHERS[0])]
+    seen = store.get_many(ids)  # what the moderator's request read
+    redis_client.delete(keys.comment(ids[1]))  # then purged before the script ran
+
+    class Stale(CommentStore):
+        def get_many(self, comment_ids: Any) -> Any:
+            return seen
+
+    with pytest.raises(UnknownCommentError):
+        Moderation(redis_client, Stale(redis_client)).act(ids, Action.SPAM, "mia")
+    assert redis_client.xlen(STREAM) == 0
+    assert redis_client.xlen(keys.FEEDBACK) == 0
+    assert redis_client.xlen(keys.AUDIT) == 0
+    assert redis_client.hget(keys.comment(ids[0]), "status") == b"held"
