@@ -207,9 +207,15 @@ class CampaignIndex:
         self._free: list[int] = []
         self._signatures = np.zeros((16, NUM_PERM), dtype=np.uint32)
         self._spam = np.zeros(16, dtype=bool)
+        self._spam_count = 0
 
     def __len__(self) -> int:
         return len(self._rows)
+
+    @property
+    def spam_count(self) -> int:
+        """How many of the keys are labelled spam (nothing can match while it is 0)."""
+        return self._spam_count
 
     def add(self, key: str, signature: Signature, label: int) -> None:
         """Remember a labelled signature; a key labelled again keeps only its latest label.
@@ -229,6 +235,7 @@ class CampaignIndex:
             self._spam = np.concatenate([self._spam, np.zeros(grow, dtype=bool)])
         self._signatures[row] = signature
         self._spam[row] = bool(label)
+        self._spam_count += bool(label)
         self._rows[key] = row
         self._lsh.insert(key, _Sketch(signature), check_duplication=False)
 
@@ -237,6 +244,7 @@ class CampaignIndex:
         if row is not None:
             self._lsh.remove(key)
             self._free.append(row)
+            self._spam_count -= bool(self._spam[row])
 
     def match(self, signature: Signature | None) -> CampaignMatch | None:
         """The most similar remembered spam at or above the threshold, if any.
@@ -247,7 +255,7 @@ class CampaignIndex:
         Returns:
             The match (between equally similar ones, the smallest key), or ``None``.
         """
-        if signature is None or not self._rows:
+        if signature is None or not self._spam_count:
             return None
         candidates = self._lsh.query(_Sketch(signature))
         if not candidates:

@@ -124,7 +124,7 @@ class CampaignMemory:
             Per text, a :class:`classifier.CampaignMatch` (check ``conflict`` before
             filing as spam) or ``None``.
         """
-        if not len(self.index):
+        if not self.index.spam_count:
             return [None] * len(texts)
         from classifier import campaign_signatures
 

@@ -100,8 +100,10 @@ def test_a_repeated_word_is_one_shingle() -> None:
 
 def test_relabelling_a_key_ham_stops_it_matching_as_spam(marked: CampaignIndex) -> None:
     assert marked.match(signature(COPIES[0])) is not None
+    assert marked.spam_count == 1
     marked.add("campaign-1", signature(CAMPAIGN), 0)
     assert len(marked) == 3
+    assert marked.spam_count == 0
     assert marked.match(signature(COPIES[0])) is None
     marked.add("campaign-1", signature(CAMPAIGN), 1)  # and back: the latest label wins
     assert marked.match(signature(COPIES[0])) is not None
@@ -130,6 +132,7 @@ def test_capacity_forgets_the_oldest_label() -> None:
     index.add("b", signature(UNRELATED[0]), 1)
     index.add("c", signature(UNRELATED[1]), 1)
     assert len(index) == 2
+    assert index.spam_count == 2
     assert index.match(signature(CAMPAIGN)) is None
     found = index.match(signature(UNRELATED[1]))
     assert found is not None
