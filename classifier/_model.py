@@ -281,6 +281,24 @@ class SpamModel:
     def __repr__(self) -> str:
         return f"SpamModel(version={self.version!r})"
 
+    @property
+    def feature_space(self) -> str:
+        """Digest of the feature steps' parameters: vectors from equal spaces are comparable.
+
+        Stored feature vectors (a site's labelled history, the reference set) are tied to
+        the space that made them; a model with other hashing parameters cannot use them.
+        """
+        params = Pipeline(self.pipeline.steps[:-1]).get_params(deep=True)
+        described = sorted((k, repr(v)) for k, v in params.items() if "__" in k)
+        return hashlib.sha256(repr(described).encode()).hexdigest()[:12]
+
+    def features(self, comments: Sequence[CommentInput]) -> Any:
+        """The hashed feature vectors of comments (a CSR matrix, one row per comment).
+
+        They hold numbers only (hashed n-gram weights and fixed signals), never text.
+        """
+        return Pipeline(self.pipeline.steps[:-1]).transform(to_records(comments)).tocsr()
+
     def predict_proba(self, comments: Sequence[CommentInput]) -> npt.NDArray[np.float64]:
         """Spam probability of each comment.
 
