@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The site of every comment until sites exist (``service.site_labels`` is not on main yet).
+#: The site of every comment until sites are configured: ``service.site_labels.DEFAULT_SITE``
+#: (not imported from there: that module loads the classifier at import, and the web
+#: process imports this one).
 DEFAULT_SITE = "default"
 #: Most entries a site's campaign stream keeps (approximate trimming): about 0.6 kB each.
 STREAM_MAXLEN = 20_000

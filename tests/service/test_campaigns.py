@@ -37,6 +37,12 @@ OTHERS = (
 )
 
 
+def test_the_default_site_is_site_labels_one() -> None:
+    from service import site_labels
+
+    assert DEFAULT_SITE == site_labels.DEFAULT_SITE
+
+
 def act(client: FlaskClient, token: str, comment_id: str, action: str) -> None:
     response = client.post(
         f"/api/v1/moderation/comments/{comment_id}", json={"action": action}, headers=auth(token)
