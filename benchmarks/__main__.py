@@ -49,6 +49,7 @@ SCRIPTS = (
     Script("end_to_end", ("--rates", "100", "--seconds", "10")),
     Script("overload", ("--seconds", "5")),
     Script("learning", needs_dataset=True),
+    Script("campaign_memory"),
     Script("fuzz_api", ("--max-examples", "50")),
     Script("soak", soak=True),
 )

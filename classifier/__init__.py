@@ -14,8 +14,21 @@ Public surface::
     save_model(newer, "models/model.skops")
     data, card = dump_model_bytes(newer)     # the same, as bytes (e.g. to keep in Redis)
     same = load_model_bytes(data, card)      # with the checks of load_model
+
+    index = CampaignIndex()                  # campaign memory: near-duplicates of spam
+    index.add("c1", campaign_signature(marked_text), 1)
+    index.match(campaign_signature(new_text))  # -> CampaignMatch(key="c1", ...) or None
 """
 
+from classifier._campaigns import (
+    CampaignIndex,
+    CampaignMatch,
+    campaign_curve,
+    campaign_signature,
+    campaign_signatures,
+    signature_bytes,
+    signature_from_bytes,
+)
 from classifier._features import CommentInput
 from classifier._model import Thresholds
 from classifier._normalise import count_links, extract_links, normalise_text
@@ -33,10 +46,15 @@ from classifier._spam_model import Assessment, SpamModel
 __all__ = [
     "DEFAULT_MODEL_PATH",
     "Assessment",
+    "CampaignIndex",
+    "CampaignMatch",
     "CommentInput",
     "SiteLayer",
     "SpamModel",
     "Thresholds",
+    "campaign_curve",
+    "campaign_signature",
+    "campaign_signatures",
     "card_path",
     "count_links",
     "dump_model_bytes",
@@ -45,4 +63,6 @@ __all__ = [
     "load_model_bytes",
     "normalise_text",
     "save_model",
+    "signature_bytes",
+    "signature_from_bytes",
 ]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import redis
 
-from service import events
+from service import campaigns, events
 from service.store import Comment, CommentStatus, CommentStore, Page, isoformat, keys
 from service.store.scripts import MODERATE
 
@@ -143,15 +143,25 @@ class Moderation:
             keys.FEEDBACK,
             keys.AUDIT,
             *(keys.status_index(s) for s in keys.DECIDED_STATUSES),
+            keys.campaigns(campaigns.DEFAULT_SITE),
         ]
-        args: list[str | float] = [status.value, label, moderator, time.time(), action.value]
-        for comment_id, seen in zip(comment_ids, expected, strict=True):
+        args: list[str | float | bytes] = [
+            status.value,
+            label,
+            moderator,
+            time.time(),
+            action.value,
+            campaigns.STREAM_MAXLEN,
+        ]
+        signatures = campaigns.record_signatures([found[i].body for i in comment_ids], label)
+        for comment_id, seen, signature in zip(comment_ids, expected, signatures, strict=True):
             comment = found[comment_id]
             redis_keys += [keys.comment(comment_id), keys.thread_published(comment.thread)]
             args += [
                 comment_id,
                 seen or "",
                 keys.email_digest(comment.author_email) if comment.author_email else "",
+                signature,
             ]
         result = [
             r.decode() if isinstance(r, bytes) else str(r)

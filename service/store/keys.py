@@ -46,3 +46,8 @@ def captcha_attempts(nonce: str) -> str:
 def email_digest(email: str) -> str:
     """Digest of a normalised e-mail address, so sets never hold addresses in clear."""
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def campaigns(site: str) -> str:
+    """Stream of a site's moderator-labelled comment signatures (campaign memory)."""
+    return f"{PREFIX}sites:{site}:campaigns"

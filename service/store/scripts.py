@@ -85,18 +85,20 @@ return decided
 
 #: Moderators' decisions on one or more comments: all or nothing.
 #: KEYS: pending, inflight, approved-authors, feedback stream, audit stream, the four
-#:       status indexes (published, held, spam, rejected), then per comment its hash
-#:       and its thread's published zset
-#: ARGV: new status, label ('' | 'ham' | 'spam'), moderator, now, action, then per
-#:       comment: id, expected status ('' for any), e-mail digest ('' for none)
+#:       status indexes (published, held, spam, rejected), the site's campaign stream,
+#:       then per comment its hash and its thread's published zset
+#: ARGV: new status, label ('' | 'ham' | 'spam'), moderator, now, action, campaign
+#:       stream's max length, then per comment: id, expected status ('' for any),
+#:       e-mail digest ('' for none), campaign signature ('' for none: nothing is
+#:       added to the campaign stream; only labelled decisions carry one)
 #: Returns {'ok', from1, from2, ...} or {'failed', id, 'missing' | 'conflict', current}
 MODERATE = """
 local new, label, who, now, action = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local n = (#KEYS - 9) / 2
+local n = (#KEYS - 10) / 2
 local before = {}
 for i = 1, n do
-  local a = 6 + (i - 1) * 3
-  local current = redis.call('HGET', KEYS[8 + 2 * i], 'status')
+  local a = 7 + (i - 1) * 4
+  local current = redis.call('HGET', KEYS[9 + 2 * i], 'status')
   if not current then return {'failed', ARGV[a], 'missing', ''} end
   if ARGV[a + 1] ~= '' and ARGV[a + 1] ~= current then
     return {'failed', ARGV[a], 'conflict', current}
@@ -105,8 +107,8 @@ for i = 1, n do
 end
 local indexes = {published = KEYS[6], held = KEYS[7], spam = KEYS[8], rejected = KEYS[9]}
 for i = 1, n do
-  local a = 6 + (i - 1) * 3
-  local id, ckey, tkey = ARGV[a], KEYS[8 + 2 * i], KEYS[9 + 2 * i]
+  local a = 7 + (i - 1) * 4
+  local id, ckey, tkey = ARGV[a], KEYS[9 + 2 * i], KEYS[10 + 2 * i]
   local created = redis.call('HGET', ckey, 'created_at')
   redis.call('HSET', ckey, 'status', new, 'moderated_by', who, 'moderated_at', now,
     'moderation_action', action)
@@ -126,6 +128,10 @@ for i = 1, n do
   if label ~= '' then
     redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'comment_id', id,
       'label', label, 'moderator', who, 'at', now)
+    if ARGV[a + 3] ~= '' then
+      redis.call('XADD', KEYS[10], 'MAXLEN', '~', ARGV[6], '*', 'key', id, 'label', label,
+        'moderator', who, 'sig', ARGV[a + 3])
+    end
   end
   redis.call('XADD', KEYS[5], 'MAXLEN', '~', 1000000, '*', 'at', now, 'moderator', who,
     'comment_id', id, 'action', action, 'from', before[i], 'to', new)
