@@ -20,6 +20,7 @@ from classifier import CommentInput, count_links
 from service import events, metrics
 from service.logs import request_id_var
 from service.moderation.decisions import Moderation
+from service.settings import webhook_key
 from service.store import Comment, CommentStatus, Decision
 from workers import webhooks
 from workers.decision import Facts, decide
@@ -188,21 +189,25 @@ def _decided_view(d: Decision) -> Comment:
 
 @_job
 def deliver_webhook(event_id: str, url: str) -> int:
-    """Deliver one stored event to one receiver (retried by RQ on failure)."""
+    """Deliver one stored event to one receiver (retried by RQ on failure).
+
+    Signed with that receiver's own secret from ``COMMENTGATE_WEBHOOKS``; a receiver
+    no longer configured gets nothing.
+    """
     rt = get_runtime()
-    if url not in {str(u) for u in rt.settings.webhook_urls}:
+    secret = rt.settings.webhooks.get(url)
+    if secret is None:
         logger.warning(
             "dropping delivery of %s: %s is no longer a configured receiver", event_id, url
         )
         return 0
-    secret = (
-        rt.settings.webhook_secret.get_secret_value()
-        if rt.settings.webhook_secret
-        else rt.settings.secret
-    )
     try:
         status = webhooks.deliver(
-            rt.redis, event_id, url, secret=secret, timeout=rt.settings.webhook_timeout_seconds
+            rt.redis,
+            event_id,
+            url,
+            key=webhook_key(secret.get_secret_value()),
+            timeout=rt.settings.webhook_timeout_seconds,
         )
     except Exception:
         rt.metrics.count(metrics.WEBHOOK_DELIVERIES, result="failed")
