@@ -184,6 +184,13 @@ class Settings(BaseSettings):
     retention_days: int = Field(
         30, ge=1, le=3650, description="Spam and rejected comments are purged after this."
     )
+    ip_retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="Days a comment keeps its IP address and user agent; then the address "
+        "becomes a keyed hash and the user agent is dropped.",
+    )
 
     secure_cookies: bool | None = Field(
         None, description="Mark the moderator session cookie Secure (default: on in production)."

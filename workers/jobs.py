@@ -20,6 +20,7 @@ from classifier import CommentInput, count_links
 from service import events, metrics
 from service.logs import request_id_var
 from service.moderation.decisions import Moderation
+from service.privacy import ClientDataPurge, pseudonym_key
 from service.settings import webhook_key
 from service.store import Comment, CommentStatus, Decision
 from workers import webhooks
@@ -254,3 +255,18 @@ def purge_expired() -> dict[str, int]:
     if purged:
         logger.info("purged %s spam and rejected comments past retention", purged)
     return {"purged": purged}
+
+
+@_job
+def purge_client_data() -> dict[str, int]:
+    """Hash the IP addresses and drop the user agents of comments past their retention.
+
+    Run hourly by ``commentgate scheduler``; idempotent. See :mod:`service.privacy`.
+    """
+    rt = get_runtime()
+    cutoff = time.time() - rt.settings.ip_retention_days * 86400
+    purge = ClientDataPurge(rt.redis, pseudonym_key(rt.settings.secret))
+    changed = purge.run(older_than=cutoff)
+    if changed:
+        logger.info("hashed the IP addresses of %s comments past retention", changed)
+    return {"pseudonymised": changed}

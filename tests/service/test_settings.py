@@ -37,6 +37,7 @@ def test_secret_key_required_in_production() -> None:
         ("COMMENTGATE_TRUSTED_PROXIES", "10.0.0.0/8,not-an-ip"),
         ("COMMENTGATE_WEBHOOKS", "ftp://example.com/hook=whsec_" + "A" * 32),
         ("COMMENTGATE_WEBHOOKS", "https://example.com/hook"),
+        ("COMMENTGATE_IP_RETENTION_DAYS", "0"),
         ("COMMENTGATE_CAPTCHA_OPERATIONS", "+,/"),
         ("COMMENTGATE_ENV", "staging"),
     ],
