@@ -126,6 +126,14 @@ def test_each_receiver_gets_a_delivery_signed_with_its_own_secret(
     assert "ip" not in event["data"]
 
 
+def test_signature_matches_the_standard_webhooks_worked_example() -> None:
+    # The example of the Standard Webhooks specification and its reference libraries:
+    # a receiver using any of them accepts what commentgate sends.
+    key = webhook_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    signature = sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
 def test_documented_verification_refuses_forgeries_and_replays(
     client: FlaskClient, workers: Workers, receiver: Receiver
 ) -> None:
@@ -158,6 +166,7 @@ def test_documented_verification_refuses_forgeries_and_replays(
         (forged(**{SIGNATURE_HEADER: "v1,\u00e9t\u00e9"}), body),  # not even ASCII
         ({k: v for k, v in headers.items() if k.lower() != SIGNATURE_HEADER}, body),
         ({k: v for k, v in headers.items() if k.lower() != TIMESTAMP_HEADER}, body),
+        (forged(**{TIMESTAMP_HEADER: "\u00b2"}), body),  # a digit to str.isdigit, not to int
     ]
     for bad_headers, bad_body in attempts:
         with pytest.raises(invalid):
