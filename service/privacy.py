@@ -84,7 +84,7 @@ class ClientDataPurge:
         batch_size: Comments read and rewritten per round trip.
     """
 
-    def __init__(self, client: redis.Redis, key: bytes, *, batch_size: int = 500) -> None:
+    def __init__(self, client: redis.Redis, key: bytes, *, batch_size: int = 200) -> None:
         self.client = client
         self.key = key
         self.batch_size = batch_size
