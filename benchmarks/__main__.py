@@ -51,6 +51,7 @@ SCRIPTS = (
     Script("learning", needs_dataset=True),
     Script("campaign_memory"),
     Script("fuzz_api", ("--max-examples", "50")),
+    Script("privacy_purge", ("--comments", "20000")),
     Script("soak", soak=True),
 )
 

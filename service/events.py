@@ -54,7 +54,7 @@ def emit(
     Returns:
         The ids of the stored events (none when no receiver is configured).
     """
-    urls = [str(url) for url in settings.webhook_urls]
+    urls = list(settings.webhooks)
     if not urls or not events:
         return []
     ids: list[str] = []

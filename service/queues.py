@@ -22,6 +22,7 @@ PROCESS_PENDING = "workers.jobs.process_pending"
 DELIVER_WEBHOOK = "workers.jobs.deliver_webhook"
 RECONCILE = "workers.jobs.reconcile"
 PURGE = "workers.jobs.purge_expired"
+PURGE_CLIENT_DATA = "workers.jobs.purge_client_data"
 UPDATE_MODEL = "workers.learning.update_model"
 LEARNING_SCHEDULED = "cg:learning:scheduled"
 

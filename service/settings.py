@@ -7,8 +7,11 @@ process with a message that names the variable.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import logging
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +22,7 @@ from pydantic import (
     AnyHttpUrl,
     Field,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -41,6 +45,56 @@ def _split_commas(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+#: Prefix of a Standard Webhooks signing secret: ``whsec_`` then base64 key bytes.
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)
+#: Settings that were replaced; setting one stops start-up with a pointer to the new one.
+_REPLACED = {
+    "COMMENTGATE_WEBHOOK_URLS": "COMMENTGATE_WEBHOOKS",
+    "COMMENTGATE_WEBHOOK_SECRET": "COMMENTGATE_WEBHOOKS",
+}
+
+
+def parse_webhooks(value: str) -> dict[str, SecretStr]:
+    """Split ``URL=whsec_…`` pairs (comma separated) into receiver URL -> secret.
+
+    The split is at the last ``=whsec_`` of each pair, which base64 never contains,
+    so a receiver URL may carry ``=`` in its query string.
+
+    Raises:
+        ValueError: A pair without a ``whsec_`` secret (the message never quotes it).
+    """
+    receivers: dict[str, SecretStr] = {}
+    for i, pair in enumerate(_split_commas(value), start=1):
+        url, sep, key = pair.rpartition("=" + WEBHOOK_SECRET_PREFIX)
+        if not sep or not url.strip():
+            raise ValueError(
+                f"receiver {i} must be given as URL=whsec_<base64 secret>, one per receiver"
+            )
+        if url.strip() in receivers:
+            raise ValueError(f"receiver {i} repeats the URL of an earlier one")
+        receivers[url.strip()] = SecretStr(WEBHOOK_SECRET_PREFIX + key.strip())
+    return receivers
+
+
+def webhook_key(secret: str, *, receiver: int = 0) -> bytes:
+    """The HMAC key of a ``whsec_<base64>`` webhook secret (Standard Webhooks).
+
+    Raises:
+        ValueError: Not ``whsec_`` and base64 of 24 to 64 bytes.
+    """
+    which = f"receiver {receiver}'s secret" if receiver else "the secret"
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        raise ValueError(f"{which} must start with {WEBHOOK_SECRET_PREFIX}")
+    try:
+        key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{which} is not whsec_ followed by base64") from None
+    if not 24 <= len(key) <= 64:
+        raise ValueError(f"{which} must encode 24 to 64 random bytes (it has {len(key)})")
+    return key
 
 
 class Settings(BaseSettings):
@@ -110,11 +164,10 @@ class Settings(BaseSettings):
         3, ge=1, le=20, description="Wrong answers a captcha token allows before it is spent."
     )
 
-    webhook_urls: Annotated[list[AnyHttpUrl], NoDecode] = Field(
-        default_factory=list, description="Receivers of comment events, comma separated."
-    )
-    webhook_secret: SecretStr | None = Field(
-        None, description="HMAC-SHA256 key for webhook signatures (default: secret key)."
+    webhooks: Annotated[dict[str, SecretStr], NoDecode] = Field(
+        default_factory=dict,
+        description="Receivers of comment events and each one's signing secret, comma "
+        "separated `URL=whsec_<base64>` pairs (see docs/operations.md).",
     )
     webhook_timeout_seconds: float = Field(5.0, gt=0, description="Per-delivery HTTP timeout.")
     webhook_max_retries: int = Field(5, ge=0, le=20, description="Delivery retries before failing.")
@@ -129,6 +182,13 @@ class Settings(BaseSettings):
 
     retention_days: int = Field(
         30, ge=1, le=3650, description="Spam and rejected comments are purged after this."
+    )
+    ip_retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="Days a comment keeps its IP address and user agent; then the address "
+        "becomes a keyed hash and the user agent is dropped.",
     )
 
     secure_cookies: bool | None = Field(
@@ -174,7 +234,7 @@ class Settings(BaseSettings):
         30, ge=1, description="Pending comments older than this are re-queued."
     )
 
-    @field_validator("captcha_operations", "webhook_urls", mode="before")
+    @field_validator("captcha_operations", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return _split_commas(value)
@@ -183,6 +243,26 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated_strings(cls, value: Any) -> Any:
         return _split_commas(value)
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _webhook_receivers(cls, value: Any) -> Any:
+        return parse_webhooks(value) if isinstance(value, str) else value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhook_secrets(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        receivers: dict[str, SecretStr] = {}
+        for i, (url, secret) in enumerate(value.items(), start=1):
+            try:
+                canonical = str(_HTTP_URL.validate_python(url))
+            except ValidationError:
+                raise ValueError(f"receiver {i} is not an http(s) URL") from None
+            if canonical in receivers:
+                raise ValueError(f"receiver {i} repeats the URL of an earlier one")
+            webhook_key(secret.get_secret_value(), receiver=i)  # raises when malformed
+            receivers[canonical] = secret
+        return receivers
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -249,6 +329,11 @@ def load_settings(**overrides: Any) -> Settings:
     Raises:
         ConfigurationError: A variable is missing or invalid; the message names it.
     """
+    for old, new in _REPLACED.items():
+        if os.environ.get(old):
+            raise ConfigurationError(
+                f"invalid configuration: {old} was replaced by {new}; see docs/operations.md"
+            )
     try:
         return Settings(**overrides)
     except ValidationError as exc:

@@ -26,7 +26,7 @@ def _default(info: FieldInfo) -> str:
         value = info.default
     if value is None:
         return "(none)"
-    if isinstance(value, list):
+    if isinstance(value, list | dict):
         return ",".join(str(v) for v in value) if value else "(empty)"
     if isinstance(value, bool):
         return "true" if value else "false"

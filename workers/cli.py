@@ -10,7 +10,7 @@ from rq.cron import CronScheduler
 
 from classifier.exceptions import ModelLoadError
 from service.cli.common import settings_or_exit
-from service.queues import ALL_QUEUES, MAINTENANCE, PURGE, RECONCILE
+from service.queues import ALL_QUEUES, MAINTENANCE, PURGE, PURGE_CLIENT_DATA, RECONCILE
 from service.redis_client import connect, riding_out_outages
 from workers import jobs
 from workers.runtime import WorkerRuntime, set_runtime
@@ -64,7 +64,11 @@ def worker(burst: bool, queue_names: str, worker_class: str, name: str | None) -
     "--interval", default=5, show_default=True, type=click.IntRange(1, 3600), help="Seconds."
 )
 def scheduler(interval: int) -> None:
-    """Run RQ's cron scheduler: the reconciler every INTERVAL seconds, retention hourly."""
+    """Run RQ's cron scheduler: the reconciler every INTERVAL seconds, retention hourly.
+
+    Retention: spam and rejected comments are deleted, and the IP addresses of the
+    others hashed, when they are older than their retention periods.
+    """
     settings = settings_or_exit()
     connection = connect(settings.redis_url, **riding_out_outages())
     cron = CronScheduler(connection=connection, logging_level="WARNING")
@@ -85,5 +89,14 @@ def scheduler(interval: int) -> None:
         result_ttl=24 * 3600,
         failure_ttl=7 * 24 * 3600,
         name=PURGE,
+    )
+    cron.register(
+        jobs.purge_client_data,
+        queue_name=MAINTENANCE,
+        interval=3600,
+        job_timeout=600,
+        result_ttl=24 * 3600,
+        failure_ttl=7 * 24 * 3600,
+        name=PURGE_CLIENT_DATA,
     )
     cron.start()  # type: ignore[no-untyped-call]

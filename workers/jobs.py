@@ -20,6 +20,8 @@ from classifier import CommentInput, count_links
 from service import events, metrics
 from service.logs import request_id_var
 from service.moderation.decisions import Moderation
+from service.privacy import ClientDataPurge, pseudonym_key
+from service.settings import webhook_key
 from service.store import Comment, CommentStatus, Decision
 from workers import webhooks
 from workers.decision import Facts, decide
@@ -191,21 +193,25 @@ def _decided_view(d: Decision) -> Comment:
 
 @_job
 def deliver_webhook(event_id: str, url: str) -> int:
-    """Deliver one stored event to one receiver (retried by RQ on failure)."""
+    """Deliver one stored event to one receiver (retried by RQ on failure).
+
+    Signed with that receiver's own secret from ``COMMENTGATE_WEBHOOKS``; a receiver
+    no longer configured gets nothing.
+    """
     rt = get_runtime()
-    if url not in {str(u) for u in rt.settings.webhook_urls}:
+    secret = rt.settings.webhooks.get(url)
+    if secret is None:
         logger.warning(
             "dropping delivery of %s: %s is no longer a configured receiver", event_id, url
         )
         return 0
-    secret = (
-        rt.settings.webhook_secret.get_secret_value()
-        if rt.settings.webhook_secret
-        else rt.settings.secret
-    )
     try:
         status = webhooks.deliver(
-            rt.redis, event_id, url, secret=secret, timeout=rt.settings.webhook_timeout_seconds
+            rt.redis,
+            event_id,
+            url,
+            key=webhook_key(secret.get_secret_value()),
+            timeout=rt.settings.webhook_timeout_seconds,
         )
     except Exception:
         rt.metrics.count(metrics.WEBHOOK_DELIVERIES, result="failed")
@@ -252,3 +258,18 @@ def purge_expired() -> dict[str, int]:
     if purged:
         logger.info("purged %s spam and rejected comments past retention", purged)
     return {"purged": purged}
+
+
+@_job
+def purge_client_data() -> dict[str, int]:
+    """Hash the IP addresses and drop the user agents of comments past their retention.
+
+    Run hourly by ``commentgate scheduler``; idempotent. See :mod:`service.privacy`.
+    """
+    rt = get_runtime()
+    cutoff = time.time() - rt.settings.ip_retention_days * 86400
+    purge = ClientDataPurge(rt.redis, pseudonym_key(rt.settings.secret))
+    changed = purge.run(older_than=cutoff)
+    if changed:
+        logger.info("hashed the IP addresses of %s comments past retention", changed)
+    return {"pseudonymised": changed}

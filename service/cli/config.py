@@ -106,6 +106,8 @@ def _plain(value: Any) -> Any:
         return MASK
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {mask_url(str(key)): _plain(item) for key, item in value.items()}
     if isinstance(value, PurePath):
         return str(value)
     return mask_url(str(value))
@@ -144,6 +146,9 @@ def _display(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return ",".join(_display(item) for item in value) if value else "(empty)"
+    if isinstance(value, dict):
+        pairs = (f"{key}={_display(item)}" for key, item in value.items())
+        return ",".join(pairs) if value else "(empty)"
     return str(value)
 
 

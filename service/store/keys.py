@@ -11,6 +11,8 @@ DRAIN_SCHEDULED = PREFIX + "drain:scheduled"  # flag: a scoring job is queued
 APPROVED_AUTHORS = PREFIX + "authors:approved"  # set of e-mail digests with a published comment
 FEEDBACK = PREFIX + "feedback"  # stream of moderators' labels (approve = ham, spam = spam)
 AUDIT = PREFIX + "audit"  # stream of moderation decisions
+CLIENT_DATA_CURSOR = PREFIX + "privacy:cursor"  # JSON [created_at, id]: IPs hashed up to here
+CLIENT_DATA_DEFERRED = PREFIX + "privacy:deferred"  # zset: past retention, still undecided
 DECIDED_STATUSES = ("published", "held", "spam", "rejected")
 
 

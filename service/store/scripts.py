@@ -168,4 +168,33 @@ for i = 1, n do
   end
 end
 return added
+
+
+
+#: Replace the IP addresses of decided comments past retention by their keyed hashes
+#: and drop their user agents. Each comment is rechecked here, where nothing else can
+#: run in between: it must still exist (never recreate a purged comment), be decided
+#: (a worker still needs a pending comment's address for the lists) and hold the
+#: address the caller hashed. Only those two fields are written: a moderator's or a
+#: worker's decision, before or after, is left as it is.
+#: KEYS: per comment its hash
+#: ARGV: per comment: the address read ('' for none), what replaces it
+#: Returns how many comments changed.
+FORGET_CLIENT = """
+local changed = 0
+for i = 1, #KEYS do
+  local status = redis.call('HGET', KEYS[i], 'status')
+  if status and status ~= 'pending' then
+    local ip = redis.call('HGET', KEYS[i], 'ip') or ''
+    if ip == ARGV[2 * i - 1] then
+      local n = redis.call('HDEL', KEYS[i], 'user_agent')
+      if ip ~= ARGV[2 * i] then
+        redis.call('HSET', KEYS[i], 'ip', ARGV[2 * i])
+        n = n + 1
+      end
+      if n > 0 then changed = changed + 1 end
+    end
+  end
+end
+return changed
 """

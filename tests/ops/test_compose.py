@@ -23,7 +23,7 @@ from rq.cron_scheduler_registry import get_keys as cron_scheduler_names
 
 from service.logs import LogSettings
 from service.queues import ALL_QUEUES, COMMENTS, LEARNING, MAINTENANCE, WEBHOOKS
-from service.settings import ENV_PREFIX, Settings
+from service.settings import ENV_PREFIX, Settings, webhook_key
 from tests.conftest import TEST_SECRET
 from tests.ops.conftest import (
     COMMENTGATE,
@@ -40,8 +40,9 @@ from tests.ops.conftest import (
     wait_published,
 )
 from tests.workers.conftest import wait_for
-from workers.webhooks import SIGNATURE_HEADER, sign
+from workers.webhooks import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
+HOOK_SECRET = "whsec_" + "c2VjcmV0" * 4  # 24 bytes
 COMMENTGATE_SERVICES = ("web", "worker", "webhook-worker", "learning-worker", "scheduler")
 ALL_SETTINGS = {
     f"{ENV_PREFIX}{name.upper()}" for cls in (Settings, LogSettings) for name in cls.model_fields
@@ -153,7 +154,7 @@ def test_environment_names_real_settings_and_hardcodes_no_secret(
         )
         assert env["COMMENTGATE_SECRET_KEY"] is not None
         assert env["COMMENTGATE_SECRET_KEY"].startswith("${COMMENTGATE_SECRET_KEY:?")
-        for key in ("COMMENTGATE_WEBHOOK_SECRET", "COMMENTGATE_METRICS_TOKEN"):
+        for key in ("COMMENTGATE_WEBHOOKS", "COMMENTGATE_METRICS_TOKEN"):
             assert env.get(key) is None, f"{name}: {key} must come from the environment"
     dashboard = service_environment(compose["services"]["dashboard"])
     assert dashboard["RQ_DASHBOARD_PASSWORD"] is None  # passed through, never written here
@@ -226,7 +227,7 @@ def test_each_service_runs_as_the_real_cli(
     }
     passed = PUBLISH_ALL | {
         "COMMENTGATE_CAPTCHA_MIN_SOLVE_SECONDS": "0",
-        "COMMENTGATE_WEBHOOK_URLS": hook_url,
+        "COMMENTGATE_WEBHOOKS": f"{hook_url}={HOOK_SECRET}",
         "COMMENTGATE_LOG_FORMAT": "text",
     }
     services = compose["services"]
@@ -260,11 +261,13 @@ def test_each_service_runs_as_the_real_cli(
     comment_id = post_comment(base)
     wait_published(base, comment_id)
 
-    # the webhook worker delivered the event, signed with the shared secret
+    # the webhook worker delivered the event, signed with the receiver's own secret
     wait_for(lambda: received, timeout=30, what="a webhook delivery")
     headers, body = received[0]
     assert json.loads(body)["data"]["id"] == comment_id
-    assert headers[SIGNATURE_HEADER] == sign(body, TEST_SECRET)
+    stamp = int(headers[TIMESTAMP_HEADER])
+    expected = sign(webhook_key(HOOK_SECRET), headers[ID_HEADER], stamp, body)
+    assert headers[SIGNATURE_HEADER] == expected
 
     # three scoring workers, a webhook and a learning worker, on the compose file's queues
     def queues_of_workers() -> list[tuple[str, ...]]:

@@ -12,6 +12,7 @@ from service.settings import Settings
 from tests.ops.conftest import COMMENTGATE, clean_env
 
 SECRET = "s3cr3t-value-never-printed"
+HOOK_SECRET = "whsec_" + "czNjcjN0" * 4
 
 
 def run_config(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -28,8 +29,7 @@ def run_config(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 ENV = {
     "COMMENTGATE_SECRET_KEY": SECRET,
     "COMMENTGATE_REDIS_URL": f"redis://ops:{SECRET}@redis.internal:6379/2",
-    "COMMENTGATE_WEBHOOK_URLS": f"https://hooks.example/in?token={SECRET}",
-    "COMMENTGATE_WEBHOOK_SECRET": SECRET,
+    "COMMENTGATE_WEBHOOKS": f"https://hooks.example/in?token={SECRET}={HOOK_SECRET}",
     "COMMENTGATE_MAX_LINKS": "4",
 }
 
@@ -66,10 +66,54 @@ def test_json_output() -> None:
         "source": "environment",
         "secret": True,
     }
-    assert body["COMMENTGATE_WEBHOOK_URLS"]["value"] == [f"https://hooks.example/in?token={MASK}"]
+    assert body["COMMENTGATE_WEBHOOKS"]["value"] == {f"https://hooks.example/in?token={MASK}": MASK}
+    assert HOOK_SECRET not in result.stdout
     assert body["COMMENTGATE_MAX_LINKS"]["value"] == 4
     assert body["COMMENTGATE_METRICS_TOKEN"]["value"] is None
     assert body["COMMENTGATE_ENV"]["source"] == "default"
+
+
+@pytest.mark.parametrize(
+    "webhooks",
+    [
+        "https://hooks.example/in",  # a receiver without a secret: no fallback key
+        f"https://hooks.example/in={SECRET}",  # not a whsec_ secret
+        "https://hooks.example/in=whsec_c2hvcnQ=",  # too short a key
+        "https://hooks.example/in=whsec_not*base64*at*all*but*long*enough",
+        f"https://a.example/x={HOOK_SECRET},https://a.example/x={HOOK_SECRET}",
+        f"ftp://a.example/x={HOOK_SECRET}",
+    ],
+)
+@pytest.mark.parametrize("command", ["config", "worker"])
+def test_webhook_receivers_need_their_own_valid_secret(
+    webhooks: str, command: str, redis_url: str
+) -> None:
+    result = subprocess.run(
+        [COMMENTGATE, command, *(["--burst"] if command == "worker" else [])],
+        env=clean_env(
+            COMMENTGATE_SECRET_KEY=SECRET,
+            COMMENTGATE_REDIS_URL=redis_url,
+            COMMENTGATE_WEBHOOKS=webhooks,
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "COMMENTGATE_WEBHOOKS" in line
+    assert SECRET not in line
+    assert HOOK_SECRET.removeprefix("whsec_") not in line
+
+
+@pytest.mark.parametrize("old", ["COMMENTGATE_WEBHOOK_URLS", "COMMENTGATE_WEBHOOK_SECRET"])
+def test_replaced_webhook_settings_stop_start_up(old: str) -> None:
+    result = run_config(COMMENTGATE_SECRET_KEY=SECRET, **{old: "https://hooks.example/in"})
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert old in line
+    assert "COMMENTGATE_WEBHOOKS" in line
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,9 @@ def test_secret_key_required_in_production() -> None:
         ("COMMENTGATE_REDIS_URL", "http://localhost"),
         ("COMMENTGATE_PUBLISH_BELOW", "1.5"),
         ("COMMENTGATE_TRUSTED_PROXIES", "10.0.0.0/8,not-an-ip"),
-        ("COMMENTGATE_WEBHOOK_URLS", "ftp://example.com/hook"),
+        ("COMMENTGATE_WEBHOOKS", "ftp://example.com/hook=whsec_" + "A" * 32),
+        ("COMMENTGATE_WEBHOOKS", "https://example.com/hook"),
+        ("COMMENTGATE_IP_RETENTION_DAYS", "0"),
         ("COMMENTGATE_CAPTCHA_OPERATIONS", "+,/"),
         ("COMMENTGATE_ENV", "staging"),
     ],
@@ -68,3 +70,17 @@ def test_thresholds_must_be_ordered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COMMENTGATE_SPAM_ABOVE", "0.5")
     with pytest.raises(ConfigurationError, match="PUBLISH_BELOW"):
         load_settings()
+
+
+def test_webhook_receivers_and_their_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    key_a, key_b = "whsec_" + "QUJD" * 8, "whsec_" + "eHl6" * 8 + "AA=="
+    monkeypatch.setenv("COMMENTGATE_SECRET_KEY", "s")
+    monkeypatch.setenv(
+        "COMMENTGATE_WEBHOOKS", f" https://a.example/in={key_a}, https://b.example/x?y=1={key_b}"
+    )
+    settings = load_settings()
+    assert {url: s.get_secret_value() for url, s in settings.webhooks.items()} == {
+        "https://a.example/in": key_a,
+        "https://b.example/x?y=1": key_b,
+    }
+    assert load_settings(webhooks={}).webhooks == {}

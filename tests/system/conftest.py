@@ -22,6 +22,7 @@ every attempt) and :func:`statuses` (comment statuses read from Redis).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import shutil
@@ -387,13 +388,14 @@ def wait_all_decided(
 class WebhookReceiver:
     """An HTTP server on a free loopback port that answers 204 after ``delay`` seconds.
 
-    Records the times of the attempts per delivery (the ``X-Commentgate-Delivery``
-    header). Serving starts at once; :meth:`close` releases any handler still
-    waiting and stops the server.
+    Records the times of the attempts per delivery (the ``webhook-id`` header).
+    :attr:`setting` is its ``COMMENTGATE_WEBHOOKS`` entry, with its own secret.
+    Serving starts at once; :meth:`close` releases any handler still waiting and stops
+    the server.
     """
 
     def __init__(self, delay: float = 0.0) -> None:
-        from workers.webhooks import DELIVERY_HEADER
+        from workers.webhooks import ID_HEADER
 
         self.delay = delay
         self.attempts: dict[str, list[float]] = defaultdict(list)
@@ -405,7 +407,7 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
-                delivery = self.headers.get(DELIVERY_HEADER, "?")
+                delivery = self.headers.get(ID_HEADER, "?")
                 with receiver.lock:
                     receiver.attempts[delivery].append(time.monotonic())
                     receiver.in_flight += 1
@@ -426,6 +428,7 @@ class WebhookReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.setting = f"{self.url}=whsec_{base64.b64encode(bytes(range(24))).decode()}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -58,7 +58,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     receiver = WebhookReceiver()
     redis_server.start()
     env = {
-        "COMMENTGATE_WEBHOOK_URLS": receiver.url,
+        "COMMENTGATE_WEBHOOKS": receiver.setting,
         "COMMENTGATE_RATE_LIMITS_ENABLED": "false",
         **PUBLISH_ALL,
     }

@@ -52,7 +52,7 @@ def test_slow_receiver_never_stalls_scoring(
     from service.app import create_app
 
     env = {
-        "COMMENTGATE_WEBHOOK_URLS": slow_receiver.url,
+        "COMMENTGATE_WEBHOOKS": slow_receiver.setting,
         "COMMENTGATE_WEBHOOK_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
         "COMMENTGATE_WEBHOOK_MAX_RETRIES": str(MAX_RETRIES),
         "COMMENTGATE_WEBHOOK_BACKOFF_SECONDS": str(BACKOFF_SECONDS),

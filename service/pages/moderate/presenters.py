@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from service.privacy import is_pseudonym
 from service.settings import Settings
 from service.store import Comment
 
@@ -143,6 +144,7 @@ class CommentCard:
     reasons: list[Chip]
     model_version: str
     moderated_by: str
+    ip_hashed: bool = False
 
     @classmethod
     def of(cls, comment: Comment, bands: ScoreBands, now: datetime) -> CommentCard:
@@ -181,6 +183,7 @@ class CommentCard:
             reasons=[chip(code) for code in comment.reasons],
             model_version=comment.model_version,
             moderated_by=comment.moderated_by,
+            ip_hashed=is_pseudonym(comment.ip),
         )
 
 

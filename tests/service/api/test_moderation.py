@@ -187,7 +187,9 @@ def test_approve_enqueues_learning_and_a_webhook_event(
 ) -> None:
     from service.app import create_app
 
-    client = create_app(make_settings(webhook_urls=["http://127.0.0.1:9/hook"])).test_client()
+    client = create_app(
+        make_settings(webhooks={"http://127.0.0.1:9/hook": "whsec_" + "A" * 32})
+    ).test_client()
     comment_id = decided(redis_client)
     assert act(client, tokens["moderator"], comment_id, "approve").status_code == 200
     assert redis_client.llen("rq:queue:commentgate.learning") == 1

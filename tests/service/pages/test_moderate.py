@@ -21,8 +21,10 @@ from service.moderation.accounts import ModeratorStore, Role
 from service.moderation.decisions import Action, Moderation, apply_decision
 from service.pages import CONTENT_SECURITY_POLICY
 from service.pages.moderate import presenters, session, views
+from service.privacy import ClientDataPurge, pseudonym, pseudonym_key
 from service.services import EXTENSION_KEY, Services
 from service.store import Comment, CommentStatus, keys
+from tests.conftest import TEST_SECRET
 from tests.service.pages.conftest import Page, store_comment
 
 THREAD = "https://blog.example/posts/moderated"
@@ -560,6 +562,20 @@ def test_bulk_refuses_bad_selections(client: FlaskClient, token: str, ids: list[
 
 
 # -- the queue page ----------------------------------------------------------------------
+
+
+def test_after_retention_the_queue_shows_the_address_hash_not_the_address(
+    client: FlaskClient, token: str, held: Callable[..., Comment], redis_client: redis.Redis
+) -> None:
+    old = held(ip="198.51.100.7", user_agent="Agent/1", created_at=time.time() - 40 * 86400)
+    new = held(ip="203.0.113.9")
+    key = pseudonym_key(TEST_SECRET)
+    assert ClientDataPurge(redis_client, key).run(older_than=time.time() - 30 * 86400) == 1
+    logged_in(client, token)
+    page = Page.of(client.get("/moderate").get_data(as_text=True))
+    shown = {e.text for e in page.select("span", class_="cm__ip")}
+    assert shown == {f"IP hash {pseudonym(key, old.ip)}", f"IP {new.ip}"}
+    assert "198.51.100.7" not in client.get("/moderate").get_data(as_text=True)
 
 
 def test_the_queue_shows_counts_and_every_detail_of_a_comment(
