@@ -141,6 +141,7 @@ for i = 1, n do out[#out + 1] = before[i] end
 return out
 """
 
+
 #: Publish comments imported from another system (``commentgate import --publish``):
 #: one batch, atomically. A comment whose id exists already is left as it is (imported
 #: before, perhaps moderated since), so importing again adds nothing. A reply keeps its
@@ -168,7 +169,7 @@ for i = 1, n do
   end
 end
 return added
-
+"""
 
 
 #: Replace the IP addresses of decided comments past retention by their keyed hashes
