@@ -23,16 +23,13 @@ from typing import TYPE_CHECKING, cast
 import redis
 
 from service.store import keys
+from service.store.keys import DEFAULT_SITE
 
 if TYPE_CHECKING:
     from classifier import CampaignIndex, CampaignMatch
 
 logger = logging.getLogger(__name__)
 
-#: The site of every comment until sites are configured: ``service.site_labels.DEFAULT_SITE``
-#: (not imported from there: that module loads the classifier at import, and the web
-#: process imports this one).
-DEFAULT_SITE = "default"
 #: Most entries a site's campaign stream keeps (approximate trimming): about 0.6 kB each.
 STREAM_MAXLEN = 20_000
 #: Entries read per XRANGE when catching up (a fresh memory reads the whole stream).

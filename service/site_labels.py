@@ -31,7 +31,7 @@ import redis
 import scipy.sparse as sp
 
 from classifier import CommentInput, SpamModel
-from service.store.keys import PREFIX
+from service.store.keys import DEFAULT_SITE, PREFIX
 
 __all__ = [
     "DEFAULT_SITE",
@@ -44,8 +44,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The site every comment belongs to until sites are configured.
-DEFAULT_SITE = "default"
 #: Labelled examples kept per site; the oldest labels are dropped beyond it.
 MAX_EXAMPLES = 50_000
 _HEADER = struct.Struct("<BdHI")  # label, at, len(labeller), nnz

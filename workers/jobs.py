@@ -108,16 +108,24 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
         return []
     model, policy = rt.models.refresh()  # one GET: picks up a newly promoted model
     assessment = model.assess([comment_input(c) for c in comments])
+    rt.campaigns.refresh()  # one XRANGE: spam moderators marked since the last batch
+    campaigns = rt.campaigns.match_many([c.body for c in comments])
     blocked = rt.lists.matcher("block")
     allowed = rt.lists.matcher("allow")
     approved = rt.store.previously_approved([c.author_email for c in comments])
     decisions = []
-    for comment, score, agree, earlier in zip(
-        comments, assessment.probability, assessment.views_agree, approved, strict=True
+    for comment, score, agree, campaign, earlier in zip(
+        comments,
+        assessment.probability,
+        assessment.views_agree,
+        campaigns,
+        approved,
+        strict=True,
     ):
         facts = Facts(
             score=float(score),
             views_agree=bool(agree),
+            campaign=campaign is not None and not campaign.conflict,
             links=count_links(comment.body),
             honeypot=comment.honeypot,
             too_fast=comment.too_fast,

@@ -17,11 +17,13 @@ import redis
 from classifier import DEFAULT_MODEL_PATH, SpamModel, load_model, load_model_bytes
 from classifier._reference import Reference, load_reference
 from classifier.exceptions import ModelLoadError
+from service.campaigns import CampaignMemory
 from service.metrics import Metrics
 from service.model_registry import ModelRegistry, UnknownVersionError, lineage
 from service.queues import Queues
 from service.redis_client import connect, riding_out_outages
 from service.settings import Settings, load_settings
+from service.site_labels import DEFAULT_SITE
 from service.store import CommentStore
 from service.store.lists import ListStore
 from workers.decision import Policy
@@ -142,6 +144,7 @@ class WorkerRuntime:
     queues: Queues
     models: ModelHolder
     metrics: Metrics
+    campaigns: CampaignMemory
 
     @property
     def model(self) -> SpamModel:
@@ -175,6 +178,7 @@ class WorkerRuntime:
             queues=Queues.connect(client),
             models=models,
             metrics=Metrics(client),
+            campaigns=CampaignMemory(client, DEFAULT_SITE),
         )
 
 

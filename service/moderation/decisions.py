@@ -143,7 +143,7 @@ class Moderation:
             keys.FEEDBACK,
             keys.AUDIT,
             *(keys.status_index(s) for s in keys.DECIDED_STATUSES),
-            keys.campaigns(campaigns.DEFAULT_SITE),
+            keys.campaigns(keys.DEFAULT_SITE),
         ]
         args: list[str | float | bytes] = [
             status.value,

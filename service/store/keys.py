@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 
 PREFIX = "cg:"
+#: The site every comment belongs to until sites are configured (issue: sites).
+DEFAULT_SITE = "default"
 PENDING = PREFIX + "pending"  # zset id -> created_at: stored, waiting for a worker
 INFLIGHT = PREFIX + "inflight"  # zset id -> lease deadline: claimed by a worker
 DRAIN_SCHEDULED = PREFIX + "drain:scheduled"  # flag: a scoring job is queued

@@ -12,8 +12,9 @@ import redis
 from flask.testing import FlaskClient
 
 from service import campaigns
-from service.campaigns import DEFAULT_SITE, CampaignMemory
+from service.campaigns import CampaignMemory
 from service.store import keys
+from service.store.keys import DEFAULT_SITE
 from tests.conftest import auth, decided
 
 STREAM = keys.campaigns(DEFAULT_SITE)
@@ -35,12 +36,6 @@ OTHERS = (
     "Looking for a partner to double your crypto every week, I show you my screen and you "
     "copy my moves, results guaranteed or your money back, write to me now",
 )
-
-
-def test_the_default_site_is_site_labels_one() -> None:
-    from service import site_labels
-
-    assert DEFAULT_SITE == site_labels.DEFAULT_SITE
 
 
 def act(client: FlaskClient, token: str, comment_id: str, action: str) -> None:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from service.store import keys
 from service.store.lists import ListStore
-from tests.conftest import new_comment
+from tests.conftest import auth, decided, new_comment
 from tests.workers.conftest import Workers
 
 PUBLISH_ALL = {"COMMENTGATE_PUBLISH_BELOW": "0.999999", "COMMENTGATE_SPAM_ABOVE": "1.0"}
@@ -245,3 +245,34 @@ def test_request_id_is_carried_from_web_to_the_job_log(
     assert job_lines[0]["request_id"] == "trace-77"
     assert job_lines[0]["outcome"] == "finished"
     assert payload["body"] not in result.stderr  # ids are logged, comment text never
+
+
+def test_a_reworded_copy_of_marked_spam_is_filed_as_spam_at_once(
+    client: FlaskClient,
+    workers: Workers,
+    redis_client: redis.Redis,
+    tokens: dict[str, str],
+) -> None:
+    """Campaign memory: one moderator click catches the campaign's next copies, no retraining."""
+    marked = decided(
+        redis_client,
+        body="Our agency writes guest posts on high authority blogs, order your package "
+        "today and watch your ranking climb within a fortnight",
+    )
+    redis_client.delete(keys.DRAIN_SCHEDULED)  # stored directly: no scoring job was queued
+    response = client.post(
+        f"/api/v1/moderation/comments/{marked}",
+        json={"action": "spam"},
+        headers=auth(tokens["moderator"]),
+    )
+    assert response.status_code == 200
+    copy = post(
+        client,
+        body="Our agency writes guest posts on high authority blogs, so order your package "
+        "today and watch your site ranking climb within a fortnight!",
+    )
+    unrelated = post(client, body="The second half of the article lost me, could you expand?")
+    workers.burst(**PUBLISH_ALL)
+    assert redis_client.hget(keys.comment(copy), "status") == b"spam"
+    assert json.loads(redis_client.hget(keys.comment(copy), "reasons")) == ["campaign"]
+    assert redis_client.hget(keys.comment(unrelated), "status") == b"published"
