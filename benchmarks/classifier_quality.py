@@ -1,11 +1,22 @@
-"""Nested leave-one-video-out quality of the classifier, beside a TF-IDF + LR baseline.
+"""Classifier quality: transfer across sources first, then new pages of a known source.
 
-Run: ``.venv/bin/python benchmarks/classifier_quality.py [--data-dir DIR]``
+Run: ``.venv/bin/python benchmarks/classifier_quality.py [--datasets DIR] [--quick]``
 
-Train on four videos of the YouTube Spam Collection, test on the fifth, pool the five test
-folds. Hyperparameters and thresholds are chosen inside the four training files only
-(one-file-out within them). The baseline (TF-IDF word 1-2-grams + logistic regression,
-defaults) is measured in the same run on the same folds. Targets: F1 >= 0.95, ROC AUC >= 0.99.
+Every figure comes from nested cross-validation: hyperparameters, calibration and
+thresholds are chosen inside the training part only.
+
+1. **Leave one source out** (the headline): train on the YouTube Spam Collection, test on
+   the SMS Spam Collection, and the reverse. A new blog is "a kind of site never seen";
+   this is the closest the shared data comes to it. Printed per direction: ROC AUC, and
+   what the decision does at the fold's own thresholds: genuine comments filed as spam
+   (the silent loss a site owner must not suffer; target at most 2%), spam published,
+   comments sent to moderators, and of those the ones held because the model's views
+   disagreed (``unfamiliar``).
+2. **Leave one video out** inside the YouTube collection (the previous headline).
+
+Each row is printed beside the method the project shipped before (one source, no views,
+no counterfactual copies: ``views=False, augment=0``, trained on the same folds in the
+same run) and beside a TF-IDF + logistic regression baseline.
 """
 
 from __future__ import annotations
@@ -14,89 +25,88 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (
-    average_precision_score,
-    f1_score,
-    matthews_corrcoef,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
+from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
-from classifier._data import read_labelled
-from classifier._training import nested_cross_validate
+from classifier._data import LabelledData, read_labelled
+from classifier._training import DEFAULT_GRID, nested_cross_validate
 
-DEFAULT_DIR = (
-    Path(__file__).resolve().parent.parent.parent / "shared/datasets/youtube-spam-collection"
-)
-
-
-def figures(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    pred = (proba >= 0.5).astype(int)
-    return {
-        "F1": f1_score(y, pred),
-        "ROC AUC": roc_auc_score(y, proba),
-        "PR AUC": average_precision_score(y, proba),
-        "MCC": matthews_corrcoef(y, pred),
-        "precision": precision_score(y, pred),
-        "recall": recall_score(y, pred),
-    }
+DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared/datasets"
+PREVIOUS_GRID = tuple({**params, "views": False} for params in DEFAULT_GRID)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR)
-    args = parser.parse_args()
-    files = sorted(args.data_dir.glob("*.csv"))
-    if not files:
-        sys.exit(f"no CSV files in {args.data_dir}")
-    data = read_labelled(files)
-    started = time.perf_counter()
-    result = nested_cross_validate(data, progress=lambda m: print(m, file=sys.stderr))
-    elapsed = time.perf_counter() - started
-
-    y, texts = data.labels, [c.text for c in data.comments]
-    baseline = np.zeros(len(y))
-    base_folds = {}
-    for group in np.unique(data.groups):
-        train, test = data.groups != group, data.groups == group
+def baseline(data: LabelledData, groups: np.ndarray) -> dict[int, float]:
+    """TF-IDF word 1-2-grams + logistic regression, ROC AUC per held-out group."""
+    texts, y = [c.text for c in data.comments], data.labels
+    out = {}
+    for group in np.unique(groups):
+        train, test = groups != group, groups == group
         model = make_pipeline(
             TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=1000)
         )
         model.fit([t for t, k in zip(texts, train, strict=True) if k], y[train])
-        baseline[test] = model.predict_proba([t for t, k in zip(texts, test, strict=True) if k])[
-            :, 1
-        ]
-        base_folds[data.sources[int(group)]] = figures(y[test], baseline[test])
+        proba = model.predict_proba([t for t, k in zip(texts, test, strict=True) if k])[:, 1]
+        out[int(group)] = float(roc_auc_score(y[test], proba))
+    return out
 
-    ours, base = figures(y, result.proba), figures(y, baseline)
-    print(f"\nnested leave-one-video-out, {len(y)} comments, {elapsed:.0f}s")
-    print(f"{'pooled':12s} {'commentgate':>12s} {'TF-IDF+LR':>10s} {'target':>8s}")
-    targets = {"F1": ">= 0.95", "ROC AUC": ">= 0.99"}
-    for key in ours:
-        print(f"{key:12s} {ours[key]:12.4f} {base[key]:10.4f} {targets.get(key, ''):>8s}")
-    policy = result.metrics["policy"]
-    print(
-        f"policy (each fold's own thresholds): ham filed as spam "
-        f"{policy['ham_filed_as_spam']:.2%}, spam published {policy['spam_published']:.2%}, "
-        f"to moderators {policy['band_share']:.2%}"
+
+def run(
+    data: LabelledData, by: str, quiet: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    now = nested_cross_validate(data, by=by, progress=quiet)
+    before = nested_cross_validate(data, by=by, grid=PREVIOUS_GRID, augment=0.0, progress=quiet)
+    return now.folds, before.folds
+
+
+def row(name: str, fold: dict[str, Any]) -> str:
+    p = fold["policy"]
+    return (
+        f"  {name:22s} AUC {fold['roc_auc']:.3f}  ham->spam {p['ham_filed_as_spam']:6.2%}  "
+        f"spam published {p['spam_published']:6.2%}  to moderators {p['band_share']:6.2%} "
+        f"(unfamiliar {p['held_unfamiliar']:5.2%})"
     )
-    print(
-        f"\n{'held-out video':26s} {'F1':>7s} {'AUC':>7s} {'base F1':>8s} {'base AUC':>8s}  chosen"
-    )
-    for fold in result.folds:
-        b = base_folds[fold["held_out"]]
-        print(
-            f"{fold['held_out']:26s} {fold['at_0.5']['f1']:7.4f} {fold['roc_auc']:7.4f} "
-            f"{b['F1']:8.4f} {b['ROC AUC']:8.4f}  {fold['params']}"
-        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--quick", action="store_true", help="skip leave-one-video-out")
+    args = parser.parse_args()
+    youtube = sorted((args.datasets / "youtube-spam-collection").glob("*.csv"))
+    sms = args.datasets / "sms-spam-collection" / "SMSSpamCollection.tsv"
+    if not youtube or not sms.is_file():
+        sys.exit(f"the shared data sets are not under {args.datasets}")
+    quiet = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    started = time.perf_counter()
+
+    both = read_labelled([*youtube, sms])
+    now, before = run(both, "source", quiet)
+    base = baseline(both, both.source_groups)
+    print("\n== leave one source out: train on the other source, test on this one ==")
+    for index, (new, old) in enumerate(zip(now, before, strict=True)):
+        print(f"held out: {new['held_out']} (n={new['n']}, spam={new['spam']})")
+        print(row("commentgate now", new))
+        print(row("before (one source)", old))
+        print(f"  {'TF-IDF + LR':22s} AUC {base[index]:.3f}")
+
+    if not args.quick:
+        videos = read_labelled(youtube)
+        now, before = run(videos, "file", quiet)
+        base = baseline(videos, videos.groups)
+        print("\n== leave one video out (YouTube Spam Collection) ==")
+        for index, (new, old) in enumerate(zip(now, before, strict=True)):
+            print(f"held out: {new['held_out']}")
+            print(row("commentgate now", new))
+            print(row("before (one source)", old))
+            print(f"  {'TF-IDF + LR':22s} AUC {base[index]:.3f}")
+    print(f"\n{time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

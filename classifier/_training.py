@@ -287,6 +287,7 @@ def nested_cross_validate(
     *,
     by: str = "file",
     grid: Sequence[dict[str, Any]] = DEFAULT_GRID,
+    augment: float = AUGMENT_SHARE,
     random_state: int = 0,
     progress: Progress = _quiet,
 ) -> NestedResult:
@@ -299,7 +300,8 @@ def nested_cross_validate(
     Args:
         data: Labelled comments from at least two files (or data sets).
         by: ``file`` or ``source`` (a data set: the folder its files are in).
-        grid: Candidate hyperparameters.
+        grid: Candidate hyperparameters (``"views": False`` in a candidate: no views).
+        augment: Share of genuine comments copied with an artefact (see ``train_model``).
         random_state: Seed of every random step.
         progress: Called with one-line progress messages.
 
@@ -327,7 +329,11 @@ def nested_cross_validate(
         name = names[int(held_out)]
         progress(f"fold {name}: training on {len(train)} comments")
         result = train_model(
-            data.subset(train), grid=grid, random_state=random_state, progress=progress
+            data.subset(train),
+            grid=grid,
+            augment=augment,
+            random_state=random_state,
+            progress=progress,
         )
         assessment = result.model().assess([data.comments[i] for i in test])
         proba[test] = assessment.probability

@@ -331,7 +331,7 @@ def test_the_queue_shows_scores_and_reasons_as_in_the_readme(
     expect(page.locator(".cm")).to_have_count(len(REALISTIC))
     meters = page.get_by_role("meter")
     expect(meters).to_have_count(len(REALISTIC))
-    expect(meters.first).to_have_attribute("aria-label", "Spam score 0.68 out of 1")
+    expect(meters.first).to_have_attribute("aria-label", "Spam score 0.31 out of 1")
     # Held comments score below the spam threshold (the shipped model card's).
     expect(page.locator(".score--high")).to_have_count(0)
     expect(page.locator(".score--mid")).to_have_count(3)
@@ -352,7 +352,7 @@ REALISTIC: list[tuple[str, str, float, tuple[str, ...], float, dict[str, str]]] 
     (
         "first!!! visit my profile for free followers",
         "gr8deals",
-        0.68,
+        0.31,
         ("model_score", "too_fast"),
         240,
         {"ip": "203.0.113.9", "thread": "https://blog.example/posts/caching-in-practice"},
@@ -361,7 +361,7 @@ REALISTIC: list[tuple[str, str, float, tuple[str, ...], float, dict[str, str]]] 
         "Welcome back! I missed reading the comments here.\n"
         "The new form is lovely, and it works without JavaScript.",
         "Priya Natarajan",
-        0.08,
+        0.03,
         ("premoderation",),
         2400,
         {
@@ -374,7 +374,7 @@ REALISTIC: list[tuple[str, str, float, tuple[str, ...], float, dict[str, str]]] 
         "Nice write-up. One question: does the cache survive a worker restart, or do you "
         "warm it again from Redis on start-up? We saw a thundering herd after deploys.",
         "Tomás Herrera",
-        0.47,
+        0.21,
         ("model_score",),
         11_000,
         {
@@ -389,7 +389,7 @@ REALISTIC: list[tuple[str, str, float, tuple[str, ...], float, dict[str, str]]] 
         "https://quick-cash.example/start\nhttps://quick-cash.example/bonus\n"
         "https://quick-cash.example/faq",
         "Jessica Miller",
-        0.79,
+        0.38,
         ("model_score", "links"),
         1_500,
         {
