@@ -31,7 +31,7 @@ from classifier._campaigns import (
 )
 from classifier._features import CommentInput
 from classifier._model import Thresholds
-from classifier._normalise import count_links, extract_links, normalise_text
+from classifier._normalise import count_links, count_phones, extract_links, normalise_text
 from classifier._persistence import (
     DEFAULT_MODEL_PATH,
     card_path,
@@ -57,6 +57,7 @@ __all__ = [
     "campaign_signatures",
     "card_path",
     "count_links",
+    "count_phones",
     "dump_model_bytes",
     "extract_links",
     "load_model",

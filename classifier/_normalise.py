@@ -223,6 +223,19 @@ def count_links(text: str) -> int:
     return len(extract_links(normalise_text(text)))
 
 
+def count_phones(text: str) -> int:
+    """Count the phone numbers in a raw comment, with the same pattern the features use.
+
+    Args:
+        text: The raw comment text (it is normalised first).
+
+    Returns:
+        The number of phone numbers.
+    """
+    normalised = normalise_text(text)
+    return 0 if cannot_hold_phone(normalised) else len(PHONE_RE.findall(normalised))
+
+
 def _domain_token(domain: str) -> str:
     return "dom_" + domain.replace(".", "_").replace("-", "_")
 

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         None, ge=0, le=1, description="File as spam at or above this (default: model card)."
     )
     max_links: int = Field(2, ge=0, description="More links than this hold a comment at least.")
+    max_phone_numbers: int = Field(
+        0,
+        ge=0,
+        description="More phone numbers than this hold a comment at least (support-line and "
+        "investment scams).",
+    )
     premoderation: bool = Field(False, description="Hold every comment the model would publish.")
 
     body_max_chars: int = Field(5000, ge=1, le=100_000, description="Longest comment body.")

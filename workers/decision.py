@@ -19,6 +19,7 @@ PREMODERATION = "premoderation"
 PREVIOUSLY_APPROVED = "previously_approved"
 ALLOWLIST = "allowlist"
 UNFAMILIAR = "unfamiliar"  # confident, but unlike what the model learnt from: a moderator decides
+PHONE_NUMBERS = "phone_numbers"
 CAMPAIGN = "campaign"  # a near-copy of a comment a moderator marked as spam
 
 
@@ -30,6 +31,7 @@ class Policy:
     spam_above: float
     max_links: int
     premoderation: bool = False
+    max_phone_numbers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class Facts:
     views_agree: bool = True
     campaign: bool = False
     links: int = 0
+    phone_numbers: int = 0
     honeypot: bool = False
     too_fast: bool = False
     blocklisted: bool = False
@@ -56,7 +59,8 @@ def decide(facts: Facts, policy: Policy) -> tuple[CommentStatus, tuple[str, ...]
     moderator when they do not (the comment is unlike what the model learnt from: never
     lose a real comment on a guess); an allow-listed author or one with an earlier
     published comment is published; otherwise the score publishes or holds, and too many
-    links, a too-fast captcha or pre-moderation hold what the score would publish.
+    links or phone numbers, a too-fast captcha or pre-moderation hold what the score
+    would publish.
 
     Args:
         facts: The score and signals of the comment.
@@ -86,6 +90,8 @@ def decide(facts: Facts, policy: Policy) -> tuple[CommentStatus, tuple[str, ...]
         holds.append(MODEL_SCORE)
     if facts.links > policy.max_links:
         holds.append(LINKS)
+    if facts.phone_numbers > policy.max_phone_numbers:
+        holds.append(PHONE_NUMBERS)
     if facts.too_fast:
         holds.append(TOO_FAST)
     if holds:

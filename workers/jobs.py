@@ -16,7 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from rq import get_current_job
 
-from classifier import CommentInput, count_links
+from classifier import CommentInput, count_links, count_phones
 from service import events, metrics
 from service.logs import request_id_var
 from service.moderation.decisions import Moderation
@@ -127,6 +127,7 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
             views_agree=bool(agree),
             campaign=campaign is not None and not campaign.conflict,
             links=count_links(comment.body),
+            phone_numbers=count_phones(comment.body),
             honeypot=comment.honeypot,
             too_fast=comment.too_fast,
             blocklisted=blocked.matches(comment),

@@ -44,6 +44,7 @@ def policy_for(model: SpamModel, settings: Settings) -> Policy:
             settings.spam_above if settings.spam_above is not None else thresholds.spam_above
         ),
         max_links=settings.max_links,
+        max_phone_numbers=settings.max_phone_numbers,
         premoderation=settings.premoderation,
     )
 

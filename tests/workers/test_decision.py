@@ -26,6 +26,13 @@ POLICY = Policy(publish_below=0.2, spam_above=0.9, max_links=2)
         (Facts(score=0.05, blocklisted=True), POLICY, "spam", ("blocklist",)),
         (Facts(score=0.05, links=3), POLICY, "held", ("links",)),
         (Facts(score=0.05, links=2), POLICY, "published", ("model_score",)),
+        (Facts(score=0.05, phone_numbers=1), POLICY, "held", ("phone_numbers",)),
+        (
+            Facts(score=0.05, phone_numbers=1),
+            Policy(publish_below=0.2, spam_above=0.9, max_links=2, max_phone_numbers=1),
+            "published",
+            ("model_score",),
+        ),
         (
             Facts(score=0.5, links=5, too_fast=True),
             POLICY,

@@ -33,6 +33,7 @@ REASON_LABELS: dict[str, tuple[str, Tone]] = {
     "model_score": ("Model score", "neutral"),
     "honeypot": ("Honeypot filled", "danger"),
     "links": ("Many links", "warning"),
+    "phone_numbers": ("Phone number", "warning"),
     "blocklist": ("On block list", "danger"),
     "too_fast": ("Posted too fast", "warning"),
     "premoderation": ("Premoderation", "neutral"),
