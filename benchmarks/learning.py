@@ -145,10 +145,16 @@ class Prober(threading.Thread):
 
 
 def figures(model: SpamModel, comments: list[Any], y: np.ndarray) -> dict[str, Any]:
-    """Quality of ``model`` on labelled comments, at its own thresholds."""
-    proba = model.predict_proba(comments)
+    """Quality of ``model`` on labelled comments, as the decision uses it (views included)."""
+    assessment = model.assess(comments)
     cuts = model.thresholds
-    return compute_metrics(y, proba, cuts.publish_below, cuts.spam_above)
+    return compute_metrics(
+        y,
+        assessment.probability,
+        cuts.publish_below,
+        cuts.spam_above,
+        views_agree=assessment.views_agree,
+    )
 
 
 def update_windows(client: redis.Redis) -> list[tuple[float, float, dict[str, Any]]]:

@@ -112,6 +112,7 @@ def build_card(
     data: dict[str, Any],
     params: dict[str, Any],
     reproduce: str,
+    view_thresholds: dict[str, float] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble a model card.
@@ -123,6 +124,7 @@ def build_card(
         data: Training data reference (files, counts, citation).
         params: The chosen hyperparameters.
         reproduce: The command that reproduces the model.
+        view_thresholds: Per view, its ``spam_above`` (see ``SpamModel.assess``).
         extra: More fields, merged last.
 
     Returns:
@@ -140,7 +142,9 @@ def build_card(
             "publish_below": thresholds.publish_below,
             "spam_above": thresholds.spam_above,
             "policy": "spam_above: at most 1% of ham filed as spam; publish_below: at most "
-            "2% of spam published; in between goes to moderators",
+            "2% of spam published; in between goes to moderators; filing as spam also needs "
+            "every view at or above its own spam_above (views)",
+            "views": dict(view_thresholds or {}),
         },
         "band_share": metrics.get("policy", {}).get("band_share"),
         "reproduce": reproduce,

@@ -116,12 +116,15 @@ def train_site_model(
     thresholds = choose_thresholds(labels, oof)
     card = copy.deepcopy(base.card)
     card["model_version"] = f"{base.version.split('+')[0]}+s{layer.fingerprint()}"
+    base_cuts = base.thresholds
     card["thresholds"] = {
         **base.card.get("thresholds", {}),
+        "base": {"publish_below": base_cuts.publish_below, "spam_above": base_cuts.spam_above},
         "publish_below": thresholds.publish_below,
         "spam_above": thresholds.spam_above,
         "policy": "the site's own: chosen on its labels out of fold (at most 1% of its ham "
-        "filed as spam, at most 2% of its spam published)",
+        "filed as spam, at most 2% of its spam published); filing as spam also needs the "
+        "base model at or above its own spam_above (base) and its views to agree",
     }
     card["site_layer"] = {
         "site": site,

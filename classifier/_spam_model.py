@@ -33,9 +33,12 @@ class Assessment:
             model has a site layer; else the base model's).
         base_probability: The shared base model's spam probability.
         views_agree: Whether every view of the base model (word n-grams alone,
-            character n-grams alone) also finds the comment spam at its own threshold.
-            A comment the model is sure of but its views are not is unlike what the
-            model was trained on: it goes to the moderators, never to the spam folder.
+            character n-grams alone) also finds the comment spam at its own threshold,
+            and, for a site model, whether the base model itself does too. A comment the
+            model is sure of but its views are not is unlike what the model was trained
+            on; a site layer learnt from a few dozen labels may shift the site's spam
+            cut but cannot file alone what the base finds genuine. Either goes to the
+            moderators, never to the spam folder.
     """
 
     probability: npt.NDArray[np.float64]
@@ -60,10 +63,13 @@ class SpamModel:
         self.layer = layer
         self._classifier: CalibratedSGDClassifier = pipeline.named_steps["classifier"]
         self._scorer = _LinearScorer(pipeline, layer)
-        views = card.get("thresholds", {}).get("views", {})
+        thresholds = card.get("thresholds", {})
+        views = thresholds.get("views", {})
         self._view_cuts = np.asarray(
             [float(views.get(name, 0.0)) for name, *_ in self._scorer.view_heads]
         )
+        base = thresholds.get("base", {}) if layer is not None else {}
+        self._base_cut = float(base.get("spam_above", 0.0))
 
     @property
     def version(self) -> str:
@@ -141,6 +147,7 @@ class SpamModel:
         probability = base
         if self.layer is not None:
             probability = self.layer.combine(base, decisions[:, -1])
+            agree &= base >= self._base_cut
         return Assessment(probability, base, agree)
 
     def with_layer(self, layer: SiteLayer, card: dict[str, Any]) -> SpamModel:

@@ -128,9 +128,9 @@ def train(data: tuple[str, ...], more: tuple[str, ...], out: str, seed: int) -> 
             data=_data_reference(paths, labelled),
             params={**result.params, "seed": seed, "cv": result.cv},
             reproduce=command,
+            view_thresholds=result.view_thresholds,
             extra={"selection": result.selection, "source_weights": result.weights},
         )
-        card["thresholds"]["views"] = result.view_thresholds
         model = SpamModel(result.pipeline, card)
         reference = build_reference(model, labelled, result.oof_probability, random_state=seed)
         card["reference_set"] = save_reference(reference, out)

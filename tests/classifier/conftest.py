@@ -79,6 +79,7 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         data={"files": ["synthetic"]},
         params=result.params,
         reproduce="tests",
+        view_thresholds=result.view_thresholds,
     )
     path = tmp_path_factory.mktemp("model") / "model.skops"
     save_model(SpamModel(result.pipeline, card), path)
