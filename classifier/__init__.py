@@ -20,28 +20,77 @@ Public surface::
     index.match(campaign_signature(new_text))  # -> CampaignMatch(key="c1", ...) or None
 """
 
-from classifier._campaigns import (
-    CampaignIndex,
-    CampaignMatch,
-    campaign_curve,
-    campaign_signature,
-    campaign_signatures,
-    signature_bytes,
-    signature_from_bytes,
-)
-from classifier._features import CommentInput
-from classifier._model import Thresholds
-from classifier._normalise import count_links, count_phones, extract_links, normalise_text
-from classifier._persistence import (
-    DEFAULT_MODEL_PATH,
-    card_path,
-    dump_model_bytes,
-    load_model,
-    load_model_bytes,
-    save_model,
-)
-from classifier._site_layer import SiteLayer
-from classifier._spam_model import Assessment, SpamModel
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from classifier._campaigns import (
+        CampaignIndex,
+        CampaignMatch,
+        campaign_curve,
+        campaign_signature,
+        campaign_signatures,
+        signature_bytes,
+        signature_from_bytes,
+    )
+    from classifier._features import CommentInput
+    from classifier._model import Thresholds
+    from classifier._normalise import count_links, count_phones, extract_links, normalise_text
+    from classifier._persistence import (
+        DEFAULT_MODEL_PATH,
+        card_path,
+        dump_model_bytes,
+        load_model,
+        load_model_bytes,
+        save_model,
+    )
+    from classifier._site_layer import SiteLayer
+    from classifier._spam_model import Assessment, SpamModel
+
+#: Public name -> the private module that holds it. Imported on first use, so that a
+#: process that needs only the text normaliser or campaign signatures (the web app)
+#: never imports scikit-learn.
+_EXPORTS: dict[str, str] = {
+    "Assessment": "classifier._spam_model",
+    "CampaignIndex": "classifier._campaigns",
+    "CampaignMatch": "classifier._campaigns",
+    "CommentInput": "classifier._features",
+    "DEFAULT_MODEL_PATH": "classifier._persistence",
+    "SiteLayer": "classifier._site_layer",
+    "SpamModel": "classifier._spam_model",
+    "Thresholds": "classifier._model",
+    "campaign_curve": "classifier._campaigns",
+    "campaign_signature": "classifier._campaigns",
+    "campaign_signatures": "classifier._campaigns",
+    "card_path": "classifier._persistence",
+    "count_links": "classifier._normalise",
+    "count_phones": "classifier._normalise",
+    "dump_model_bytes": "classifier._persistence",
+    "extract_links": "classifier._normalise",
+    "load_model": "classifier._persistence",
+    "load_model_bytes": "classifier._persistence",
+    "normalise_text": "classifier._normalise",
+    "save_model": "classifier._persistence",
+    "signature_bytes": "classifier._campaigns",
+    "signature_from_bytes": "classifier._campaigns",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'classifier' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "DEFAULT_MODEL_PATH",

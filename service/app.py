@@ -11,7 +11,7 @@ from typing import cast
 from flask import Blueprint, Flask, Response, request
 from flask_cors import CORS
 
-from service import ratelimit
+from service import campaigns, ratelimit
 from service.api import captcha, comments, health, metrics, moderation, openapi
 from service.client_ip import client_ip
 from service.logs import request_id_var
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = Services.build(settings)
+    campaigns.warm_up()  # moderators' first spam click would otherwise wait for it
     register_error_handlers(app)
     if settings.allowed_origins:
         CORS(

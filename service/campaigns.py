@@ -10,8 +10,9 @@ signature's bytes). Workers keep a :class:`CampaignMemory`: an in-memory
 which reads only the entries it has not seen, so reworded copies of a campaign a
 moderator just marked are recognised at once, before any retraining.
 
-The classifier (numpy, datasketch, scikit-learn) is imported on first use, so a web
-process that never moderates does not load it.
+The signature code (numpy and datasketch, which imports scikit-learn) is imported by
+:func:`warm_up`, which the web app calls at start-up, so the first moderator's click does
+not wait seconds for it; the workers import it with the classifier anyway.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ STREAM_MAXLEN = 20_000
 #: Entries read per XRANGE when catching up (a fresh memory reads the whole stream).
 _PAGE = 5_000
 _LABELS = {"spam": 1, "ham": 0}
+
+
+def warm_up() -> None:
+    """Import the signature code now (a few seconds, once per process)."""
+    from classifier import campaign_signatures
+
+    campaign_signatures(["warm up the campaign signature code"])
 
 
 def record_signatures(bodies: Sequence[str], label: str) -> list[bytes]:
