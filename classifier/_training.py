@@ -249,6 +249,22 @@ def train_model(
         y, oof_proba, thresholds.publish_below, thresholds.spam_above, views_agree=agree
     )
     metrics["protocol"] = f"out-of-fold, {cv}, hyperparameters chosen on the same folds"
+    sources = data.source_groups
+    if len(np.unique(sources)) >= 2:
+        metrics["per_source"] = {}
+        for index, name in enumerate(data.source_names):
+            rows = sources == index
+            if rows.any():
+                part = compute_metrics(
+                    y[rows],
+                    oof_proba[rows],
+                    thresholds.publish_below,
+                    thresholds.spam_above,
+                    views_agree=agree[rows],
+                )
+                metrics["per_source"][name] = {
+                    key: part[key] for key in ("n", "spam", "roc_auc", "pr_auc", "policy")
+                }
     per_source = {
         name: round(float(weights[:n][data.source_groups == i][0]), 6)
         for i, name in enumerate(data.source_names)

@@ -131,6 +131,9 @@ def train(data: tuple[str, ...], more: tuple[str, ...], out: str, seed: int) -> 
             view_thresholds=result.view_thresholds,
             extra={"selection": result.selection, "source_weights": result.weights},
         )
+        if len(labelled.source_names) >= 2:
+            _progress("leave one source out (transfer figures for the card) ...")
+            card["metrics_transfer"] = _transfer(labelled, seed)
         model = SpamModel(result.pipeline, card)
         reference = build_reference(model, labelled, result.oof_probability, random_state=seed)
         card["reference_set"] = save_reference(reference, out)
@@ -145,6 +148,18 @@ def train(data: tuple[str, ...], more: tuple[str, ...], out: str, seed: int) -> 
         f"spam_above {result.thresholds.spam_above}  "
         f"band share {m['policy']['band_share']:.1%}"
     )
+
+
+def _transfer(labelled: LabelledData, seed: int) -> list[dict[str, Any]]:
+    """Per held-out data set, the figures of the method trained on the other ones."""
+    from classifier._training import nested_cross_validate
+
+    result = nested_cross_validate(labelled, by="source", random_state=seed)
+    keep = ("n", "spam", "roc_auc", "pr_auc", "policy")
+    return [
+        {"held_out": fold["held_out"], **{key: fold[key] for key in keep}}
+        for fold in result.folds
+    ]
 
 
 def _print_metrics(metrics: dict[str, Any]) -> None:
