@@ -53,7 +53,15 @@ def _when(timestamp: float | None) -> str:
 
 
 def metrics_of(card: dict[str, Any]) -> str:
-    """The figures a card reports: validation on a learnt version, out-of-fold on a base."""
+    """The figures a card reports: a site model's, a learnt version's or a base's."""
+    site = card.get("site_layer")
+    if site:
+        reference = card.get("learning", {}).get("guard", {}).get("reference", {})
+        ref_auc = (
+            reference.get("candidate", {}).get("roc_auc") if isinstance(reference, dict) else None
+        )
+        tail = f" ref AUC {ref_auc:.4f}" if isinstance(ref_auc, int | float) else ""
+        return f"site oof AUC {site.get('out_of_fold_roc_auc', 0):.4f}{tail}"
     validation = card.get("learning", {}).get("validation", {}).get("candidate")
     if validation:
         return f"val AUC {validation['roc_auc']:.4f} F1 {validation['f1']:.4f}"
@@ -66,7 +74,9 @@ def metrics_of(card: dict[str, Any]) -> str:
 
 
 def feedback_of(card: dict[str, Any]) -> int:
-    """How many moderator labels the version learnt from, since its base."""
+    """How many labels the version learnt from, since its base."""
+    if "site_layer" in card:
+        return int(card["site_layer"].get("labels", 0))
     return int(card.get("learning", {}).get("feedback_total", 0))
 
 

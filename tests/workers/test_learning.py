@@ -17,6 +17,7 @@ from rq.registry import ScheduledJobRegistry
 
 from classifier import CommentInput, dump_model_bytes, load_model, load_model_bytes
 from classifier.exceptions import UntrustedModelError
+from service.cli.model import feedback_of, metrics_of
 from service.model_registry import (
     CANDIDATE,
     ModelRegistry,
@@ -163,6 +164,9 @@ def test_labels_train_a_site_model_that_is_promoted(
     assert card["learning"]["history"] == {"labels": 30, "spam": 15, "ham": 15}
     assert card["site_layer"]["site"] == DEFAULT_SITE
     assert card["site_layer"]["labellers"]["alice"]["labels"] == 15
+    assert metrics_of(card).startswith("site oof AUC ")  # what `commentgate model list` shows
+    assert " ref AUC " in metrics_of(card)
+    assert feedback_of(card) == 30
     reference = card["learning"]["guard"]["reference"]
     assert reference["n"] == 1000  # the shipped reference set judged it
     assert reference["candidate"]["roc_auc"] >= reference["base"]["roc_auc"] - 0.05
