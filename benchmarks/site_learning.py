@@ -79,11 +79,24 @@ def scenario(base_data: LabelledData, site: LabelledData, name: str, seeds: int)
     print(f"\n== {name}: base trained in {time.perf_counter() - started:.0f} s ==")
     print(
         f"{'labels':>6s} {'base AUC':>9s} {'before':>7s} {'site':>6s} {'refused':>8s} "
-        f"{'ham->spam':>9s} {'spam pub':>9s} {'campaign caught':>16s} {'ham matched':>11s}"
+        f"{'ham->spam':>9s} {'spam pub':>9s} {'to mods':>8s} {'base to mods':>12s} "
+        f"{'campaign caught':>16s} {'ham matched':>11s}"
     )
     for n in COUNTS:
         rows: dict[str, list[float]] = {
-            k: [] for k in ("base", "before", "site", "refused", "hs", "sp", "cc", "cm")
+            k: []
+            for k in (
+                "base",
+                "before",
+                "site",
+                "refused",
+                "hs",
+                "sp",
+                "band",
+                "base_band",
+                "cc",
+                "cm",
+            )
         }
         for seed in range(seeds):
             labelled, rest = draw(y, n, seed)
@@ -110,13 +123,21 @@ def scenario(base_data: LabelledData, site: LabelledData, name: str, seeds: int)
             filed = (p >= cuts.spam_above) & assessment.views_agree
             rows["hs"].append(float(filed[y[rest] == 0].mean()))
             rows["sp"].append(float((p < cuts.publish_below)[y[rest] == 1].mean()))
+            rows["band"].append(float(((p >= cuts.publish_below) & ~filed).mean()))
+            base_rest = base.assess_features(features[rest])
+            base_filed = (base_rest.probability >= base.thresholds.spam_above) & (
+                base_rest.views_agree
+            )
+            held = (base_rest.probability >= base.thresholds.publish_below) & ~base_filed
+            rows["base_band"].append(float(held.mean()))
             caught, matched = campaign(signatures, y, labelled, rest)
             rows["cc"].append(caught)
             rows["cm"].append(matched)
         m = {k: float(np.mean(v)) for k, v in rows.items()}
         print(
             f"{n:6d} {m['base']:9.3f} {m['before']:7.3f} {m['site']:6.3f} {m['refused']:8.0%} "
-            f"{m['hs']:9.2%} {m['sp']:9.2%} {m['cc']:16.1%} {m['cm']:11.2%}"
+            f"{m['hs']:9.2%} {m['sp']:9.2%} {m['band']:8.1%} {m['base_band']:12.1%} "
+            f"{m['cc']:16.1%} {m['cm']:11.2%}"
         )
     poison(base, reference, features, y, name)
 

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from sklearn.metrics import roc_auc_score
 
 from classifier._evaluation import MAX_HAM_AS_SPAM, choose_thresholds
+from classifier._model import Thresholds
 from classifier._reference import Reference
 from classifier._site_layer import MIN_LABELS_PER_CLASS, SiteLayer
 from classifier._spam_model import SpamModel
@@ -48,6 +49,8 @@ MIN_LABELS_TO_CHECK = 10
 MIN_AGREEMENT = 0.5
 #: A layer whose out-of-fold ROC AUC on the site's own labels is below this learnt nothing.
 MIN_SITE_AUC = 0.6
+#: Labels of a class at which a site's cut weighs as much as the base's.
+THRESHOLD_PRIOR = 50
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def train_site_model(
     base_probability = base.assess_features(features).base_probability
     layer = SiteLayer()
     oof = layer.fit_oof(features, labels, base_probability, sample_weight=weights)
-    thresholds = choose_thresholds(labels, oof)
+    thresholds = shrunk_thresholds(choose_thresholds(labels, oof), base.thresholds, labels)
     card = copy.deepcopy(base.card)
     card["model_version"] = f"{base.version.split('+')[0]}+s{layer.fingerprint()}"
     base_cuts = base.thresholds
@@ -123,8 +126,9 @@ def train_site_model(
         "publish_below": thresholds.publish_below,
         "spam_above": thresholds.spam_above,
         "policy": "the site's own: chosen on its labels out of fold (at most 1% of its ham "
-        "filed as spam, at most 2% of its spam published); filing as spam also needs the "
-        "base model at or above its own spam_above (base) and its views to agree",
+        f"filed as spam, at most 2% of its spam published), shrunk towards the base's by "
+        f"{THRESHOLD_PRIOR} labels of each class; filing as spam also needs the base model "
+        "at or above its own spam_above (base) and its views to agree",
     }
     card["site_layer"] = {
         "site": site,
@@ -141,6 +145,34 @@ def train_site_model(
     }
     card.pop("reference_set", None)  # the base's file: read through the base model's card
     return SiteTraining(base.with_layer(layer, card), oof, labels)
+
+
+def shrunk_thresholds(
+    site: Thresholds, base: Thresholds, labels: npt.NDArray[np.int64]
+) -> Thresholds:
+    """The site's thresholds, moved towards the base's while the site has few labels.
+
+    A cut chosen to publish at most 2% of the spam is, with 30 spam labels, the lowest
+    spam score seen: an optimistic estimate that publishes more spam on the rest of the
+    site. Each cut is a weighted mean of the site's and the base's, the site's weighing
+    ``n / (n + THRESHOLD_PRIOR)`` where ``n`` counts the labels of the class that cut is
+    chosen on (ham for ``spam_above``, spam for ``publish_below``): half way at 50 labels.
+
+    Args:
+        site: The cuts chosen on the site's out-of-fold probabilities.
+        base: The base model's cuts.
+        labels: The site's labels.
+
+    Returns:
+        The site's thresholds (``publish_below <= spam_above``).
+    """
+    ham, spam = np.bincount(labels, minlength=2)
+    w_ham, w_spam = ham / (ham + THRESHOLD_PRIOR), spam / (spam + THRESHOLD_PRIOR)
+    spam_above = w_ham * site.spam_above + (1 - w_ham) * base.spam_above
+    publish_below = w_spam * site.publish_below + (1 - w_spam) * base.publish_below
+    spam_above = float(np.ceil(spam_above * 1e4) / 1e4)
+    publish_below = float(np.floor(min(publish_below, spam_above) * 1e4) / 1e4)
+    return Thresholds(publish_below=publish_below, spam_above=spam_above)
 
 
 def _reference_figures(model: SpamModel, reference: Reference) -> dict[str, float]:

@@ -180,3 +180,17 @@ def test_the_shipped_model_has_views_and_a_reference_set() -> None:
     assert reference is not None
     assert reference.feature_space == shipped.feature_space
     assert len(reference) == 1000
+
+
+def test_a_sites_thresholds_move_from_the_bases_as_labels_accumulate() -> None:
+    from classifier import Thresholds
+    from classifier._site_learning import THRESHOLD_PRIOR, shrunk_thresholds
+
+    site, base = Thresholds(0.3, 0.6), Thresholds(0.1, 0.9)
+    few = shrunk_thresholds(site, base, np.asarray([0] * 5 + [1] * 5))
+    half = shrunk_thresholds(site, base, np.asarray([0, 1] * THRESHOLD_PRIOR))
+    many = shrunk_thresholds(site, base, np.asarray([0, 1] * 5000))
+    assert few.spam_above > half.spam_above > many.spam_above >= site.spam_above
+    assert half.spam_above == pytest.approx(0.75, abs=1e-4)
+    assert half.publish_below == pytest.approx(0.2, abs=1e-4)
+    assert many.publish_below == pytest.approx(0.3, abs=1e-3)
