@@ -193,4 +193,4 @@ def test_a_sites_thresholds_move_from_the_bases_as_labels_accumulate() -> None:
     assert few.spam_above > half.spam_above > many.spam_above >= site.spam_above
     assert half.spam_above == pytest.approx(0.75, abs=1e-4)
     assert half.publish_below == pytest.approx(0.2, abs=1e-4)
-    assert many.publish_below == pytest.approx(0.3, abs=1e-3)
+    assert many.publish_below == pytest.approx(0.3, abs=5e-3)
