@@ -110,8 +110,13 @@ def solved_posts(
         yield solved(asdict(issuer.issue()), **fields)
 
 
-def seed_pending(client: redis.Redis, count: int, *, seed: int = 7) -> list[str]:
-    """Store ``count`` pending comments as intake would (without scheduling a job)."""
+def seed_pending(
+    client: redis.Redis, count: int, *, seed: int = 7, bodies: list[str] | None = None
+) -> list[str]:
+    """Store ``count`` pending comments as intake would (without scheduling a job).
+
+    ``bodies``, when given, are used in turn instead of synthetic ones (real comments).
+    """
     rng = random.Random(seed)
     now = time.time()
     ids: list[str] = []
@@ -120,7 +125,7 @@ def seed_pending(client: redis.Redis, count: int, *, seed: int = 7) -> list[str]
             comment = Comment(
                 id=secrets.token_urlsafe(16),
                 thread=f"bench/thread-{i % 50}",
-                body=synthetic_body(rng),
+                body=bodies[i % len(bodies)] if bodies else synthetic_body(rng),
                 author_name=f"user{rng.randint(1, 5000)}",
                 author_email=f"user{rng.randint(1, 5000)}@mail.example"
                 if rng.random() < 0.5
