@@ -5,6 +5,11 @@ domain of their e-mail or website, their IP address, and terms or domains anywhe
 the body or the name. The allow list says who is trusted: it matches only the
 commenter's identity (e-mail, e-mail domain, IP address), never what the comment says
 nor the website it claims, which anyone can write; it holds no terms.
+
+Terms, e-mails and text are compared in :func:`classifier.matching_key` form (NFKC,
+format characters removed, UTS #39 skeleton, case folded), the form the classifier
+reads, so ``m\u0430rmalade`` (Cyrillic a) or ``marma\u200blade`` (zero-width space)
+match the term ``marmalade``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from urllib.parse import urlsplit
 
 import redis
 
+from classifier import matching_key
 from service.store import keys
 from service.store.models import Comment
 
@@ -34,7 +40,7 @@ def _key(name: ListName, kind: ListKind) -> str:
 
 
 def normalise_entry(kind: ListKind, value: str) -> str:
-    """Canonical form of a list entry.
+    """Canonical form of a list entry: terms, e-mails and domains as matching keys.
 
     Raises:
         ValueError: The value is not a valid entry of that kind.
@@ -44,7 +50,7 @@ def normalise_entry(kind: ListKind, value: str) -> str:
         raise ValueError("entry must be 1 to 320 characters")
     if kind == "ips":
         return str(ipaddress.ip_network(value, strict=False))
-    entry = value.lower()
+    entry = matching_key(value)
     if kind == "domains":
         entry = entry.removeprefix("*.").strip(".")
         if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", entry):
@@ -114,19 +120,19 @@ class ListMatcher:
         ``identity_only`` also matches the website's domain and terms or domains in the
         body and the name.
         """
-        email = comment.author_email.lower() if comment.author_email else ""
+        email = matching_key(comment.author_email) if comment.author_email else ""
         if email and email in self.emails:
             return True
         hosts = [email.rpartition("@")[2]] if email else []
         if comment.author_url and not self.identity_only:
-            hosts.append((urlsplit(comment.author_url).hostname or "").lower())
+            hosts.append(matching_key(urlsplit(comment.author_url).hostname or ""))
         if self.domains and any(map(self._listed_domain, filter(None, hosts))):
             return True
         if self._matches_ip(comment.ip):
             return True
         if self.identity_only or (self.term_pattern is None and self.domain_pattern is None):
             return False
-        text = f"{comment.body}\n{comment.author_name}"
+        text = matching_key(f"{comment.body}\n{comment.author_name}")
         if self.domain_pattern is not None and self.domain_pattern.search(text):
             return True
         return self.term_pattern is not None and bool(self.term_pattern.search(text))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import redis
 from flask.testing import FlaskClient
 
@@ -77,3 +78,48 @@ def test_allow_list_refuses_terms(client: FlaskClient, redis_client: redis.Redis
     assert not ListMatcher.build(["welcome"], [], [], [], identity_only=True).matches(
         comment(body="welcome", author_name="welcome")
     )
+
+
+LOOK_ALIKES = {
+    "cyrillic-a": "fresh m\u0430rmalade for sale",
+    "zero-width-space": "fresh marma\u200blade for sale",
+    "soft-hyphen": "fresh marma\u00adlade for sale",
+    "fullwidth": "fresh \uff4d\uff41\uff52\uff4d\uff41\uff4c\uff41\uff44\uff45 for sale",
+    "greek-omicron-upper-case": "MARMAL\u0391DE for sale",
+}
+
+
+def test_block_list_sees_through_look_alike_characters(
+    client: FlaskClient, workers: Workers, redis_client: redis.Redis
+) -> None:
+    admin = {"Authorization": "Bearer " + ModeratorStore(redis_client).add("ada", Role.ADMIN)}
+    added = client.post(
+        "/api/v1/moderation/lists/block/terms", json={"value": "marmalade"}, headers=admin
+    )
+    assert added.status_code == 201
+    # An admin's own look-alike entry is stored as what it reads as.
+    added = client.post(
+        "/api/v1/moderation/lists/block/terms",
+        json={"value": "Ch\u0435ap \uff30ills"},
+        headers=admin,
+    )
+    assert added.get_json()["value"] == "cheap pills"
+    client.post(
+        "/api/v1/moderation/lists/block/domains", json={"value": "spam.example"}, headers=admin
+    )
+    spam = {what: post(client, body=body) for what, body in LOOK_ALIKES.items()}
+    spam["name"] = post(client, author_name="M\u0430rmalade Shop")
+    spam["admin-entry"] = post(client, body="buy cheap pills")
+    spam["domain-in-body"] = post(client, body="visit sp\u0430m.example today")
+    spam["email-domain"] = post(client, author_email="x@sp\u0430m.example")
+    clean = post(client, body="my grandmother's marmalades are orange")
+    workers.burst(**PUBLISH_ALL)
+    for what, comment_id in spam.items():
+        assert decision(redis_client, comment_id) == ("spam", "blocklist"), what
+    assert decision(redis_client, clean) == ("published", "model_score")
+
+
+@pytest.mark.parametrize("body", LOOK_ALIKES.values(), ids=LOOK_ALIKES.keys())
+def test_block_matcher_matches_what_the_classifier_reads(body: str) -> None:
+    matcher = ListMatcher.build(["marmalade"], [], [], [])
+    assert matcher.matches(comment(body=body))
