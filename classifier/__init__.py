@@ -3,7 +3,7 @@
 Public surface::
 
     from classifier import (CommentInput, SpamModel, Thresholds, load_model, save_model,
-                            DEFAULT_MODEL_PATH, count_links, normalise_text)
+                            DEFAULT_MODEL_PATH, count_links, matching_key, normalise_text)
 
     model = load_model()                 # the shipped default model
     model.predict_proba([CommentInput("check out my channel!")])   # -> array([0.97...])
@@ -37,7 +37,13 @@ if TYPE_CHECKING:
     )
     from classifier._features import CommentInput
     from classifier._model import Thresholds
-    from classifier._normalise import count_links, count_phones, extract_links, normalise_text
+    from classifier._normalise import (
+        count_links,
+        count_phones,
+        extract_links,
+        matching_key,
+        normalise_text,
+    )
     from classifier._persistence import (
         DEFAULT_MODEL_PATH,
         card_path,
@@ -71,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "extract_links": "classifier._normalise",
     "load_model": "classifier._persistence",
     "load_model_bytes": "classifier._persistence",
+    "matching_key": "classifier._normalise",
     "normalise_text": "classifier._normalise",
     "save_model": "classifier._persistence",
     "signature_bytes": "classifier._campaigns",
@@ -111,6 +118,7 @@ __all__ = [
     "extract_links",
     "load_model",
     "load_model_bytes",
+    "matching_key",
     "normalise_text",
     "save_model",
     "signature_bytes",

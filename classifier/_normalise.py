@@ -32,6 +32,7 @@ __all__ = [
     "cannot_hold_phone",
     "count_links",
     "extract_links",
+    "matching_key",
     "normalise_text",
     "word_text",
 ]
@@ -166,6 +167,23 @@ def normalise_text(text: str) -> str:
     if not text.isascii():
         text = text.translate(_non_ascii_table())
     return _SPACE_RE.sub(" ", text).strip()
+
+
+def matching_key(text: str) -> str:
+    """Return the form in which text is compared with terms (block and allow lists).
+
+    :func:`normalise_text` followed by case folding, so a term matches whatever the
+    classifier reads as that term: Cyrillic or Greek look-alikes, zero-width and other
+    format characters, fullwidth letters and any letter case. Apply it to both sides
+    (the entry and the comment).
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The normalised, case-folded text.
+    """
+    return normalise_text(text).casefold()
 
 
 def cannot_hold_phone(text: str) -> bool:

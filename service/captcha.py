@@ -58,6 +58,9 @@ _ANSWER = b"answer:"
 _CLAIMS_JSON = json.JSONDecoder()
 #: A token's claims: its nonce, its issue time and the digest of its answer.
 _CLAIMS = frozenset({"n", "t", "d"})
+#: How far in the future a token's issue time may lie (clocks of web replicas differ).
+#: A token from further ahead would outlive its spent nonce's record, and be replayed.
+CLOCK_SKEW_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +206,9 @@ class CaptchaIssuer:
             The token's nonce and timing, for the caller to spend and record.
 
         Raises:
-            CaptchaError: With ``reason`` one of ``missing``, ``forged``, ``expired``,
-                ``wrong_answer``.
+            CaptchaError: With ``reason`` one of ``missing``, ``forged`` (also for a
+                token issued more than :data:`CLOCK_SKEW_SECONDS` in the future),
+                ``expired``, ``wrong_answer``.
         """
         if not token or not answer or not answer.strip():
             raise CaptchaError("missing")
@@ -215,6 +219,8 @@ class CaptchaIssuer:
         if not isinstance(nonce, str) or not isinstance(issued_at, (int, float)):
             raise CaptchaError("forged")
         now = self._clock()
+        if issued_at - now > CLOCK_SKEW_SECONDS:
+            raise CaptchaError("forged")
         if now - issued_at > self.ttl_seconds:
             raise CaptchaError("expired")
         value = parse_answer(answer)

@@ -1,4 +1,9 @@
-"""The client's address, honouring X-Forwarded-For only from trusted proxies."""
+"""The client's address, honouring X-Forwarded-For only from trusted proxies.
+
+Also the key a client is rate-limited under: an IPv6 client by its /64 network,
+since one subscriber, host or virtual machine gets a whole /64 and can pick any
+address in it for each request.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import ipaddress
 from collections.abc import Sequence
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: Prefix length of the network an IPv6 client is counted by (its LAN, one subscriber).
+IPV6_CLIENT_PREFIX = 64
 
 
 def _trusted(address: str, networks: Sequence[IPNetwork]) -> bool:
@@ -45,3 +52,26 @@ def client_ip(
         if not _trusted(hop, trusted):
             return hop
     return hops[0] if hops else peer
+
+
+def rate_key(address: str) -> str:
+    """The key a client's requests are counted under.
+
+    Args:
+        address: The client address (from :func:`client_ip`).
+
+    Returns:
+        An IPv4 address as it is; an IPv4-mapped IPv6 address as its IPv4 address;
+        any other IPv6 address as its /64 network, e.g. ``2001:db8:1:2::/64``;
+        anything unparsable as it is (``"unknown"`` when empty).
+    """
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        network = ipaddress.IPv6Network((int(ip), IPV6_CLIENT_PREFIX), strict=False)
+        return str(network)
+    return str(ip)

@@ -3,8 +3,9 @@
 Per client (Flask-Limiter): captcha issue, comment intake and moderator login. The
 counters live in the same Redis as everything else, so the limits hold across gunicorn
 workers and replicas. Clients are keyed by their address as :mod:`service.client_ip`
-works it out (``X-Forwarded-For`` only from trusted proxies). Over a limit: 429
-problem JSON with ``Retry-After``.
+works it out (``X-Forwarded-For`` only from trusted proxies), IPv6 clients by their
+/64 network (:func:`service.client_ip.rate_key`). Over a limit: 429 problem JSON with
+``Retry-After``.
 
 Load shedding across all clients is :mod:`service.admission`.
 """
@@ -15,6 +16,7 @@ from flask import Blueprint, Flask, g, request
 from flask_limiter import Limiter
 
 from service import admission
+from service.client_ip import rate_key
 from service.redis_client import limits_storage_uri
 from service.services import EXTENSION_KEY as SERVICES_KEY
 from service.settings import Settings
@@ -25,7 +27,7 @@ LOGIN_ENDPOINTS = frozenset({"moderate.login"})
 
 
 def _client_key() -> str:
-    return str(g.get("client_ip") or request.remote_addr or "unknown")
+    return rate_key(str(g.get("client_ip") or request.remote_addr or ""))
 
 
 def install(app: Flask, settings: Settings, blueprints: dict[str, Blueprint]) -> Limiter:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import ipaddress
 import logging
 import os
 import secrets
+import tempfile
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,6 +41,9 @@ ENV_PREFIX = "COMMENTGATE_"
 Operation = Literal["+", "-", "x"]
 _DEFAULT_OPERATIONS: tuple[Operation, ...] = ("+", "-", "x")
 CommaList = Annotated[list[str], NoDecode]
+#: Where development processes keep the secret key they share, under the working
+#: directory (``commentgate dev`` keeps its Redis data beside it).
+DEV_SECRET_FILE = Path(".commentgate") / "secret_key"
 
 
 def _split_commas(value: Any) -> Any:
@@ -311,16 +316,59 @@ class Settings(BaseSettings):
 
     @cached_property
     def secret(self) -> str:
-        """The secret key, generated for this process in development mode."""
+        """The secret key; in development without one, the key in :data:`DEV_SECRET_FILE`.
+
+        Raises:
+            ConfigurationError: The development key file cannot be read or created.
+        """
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        logger.warning("no COMMENTGATE_SECRET_KEY set: generated one for this development process")
-        return secrets.token_urlsafe(32)
+        return development_secret()
 
     @cached_property
     def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         """``trusted_proxies`` parsed into networks."""
         return [ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies]
+
+
+def development_secret(path: Path = DEV_SECRET_FILE) -> str:
+    """The secret key development processes share, created on first use.
+
+    Every process started in the same directory (the web workers gunicorn forks, the
+    workers, the admin commands) reads the same key, and it survives restarts, so
+    captcha tokens, moderator sessions and signed tokens stay valid. The file is
+    created with mode 0600, atomically: processes starting together agree on one key.
+
+    Args:
+        path: The key file (relative paths are under the working directory).
+
+    Returns:
+        The key.
+
+    Raises:
+        ConfigurationError: The file cannot be created or read, or holds no key.
+    """
+    try:
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # 0600
+            try:
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_urlsafe(32) + "\n")
+                with contextlib.suppress(FileExistsError):  # another process was first
+                    os.link(temporary, path)
+                    logger.warning("created a development secret key in %s", path)
+            finally:
+                os.unlink(temporary)
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot keep the development secret key in {path} ({exc.strerror}); "
+            "set COMMENTGATE_SECRET_KEY"
+        ) from None
+    if len(key) < 32:
+        raise ConfigurationError(f"{path} holds no secret key: delete it to make a new one")
+    return key
 
 
 def load_settings(**overrides: Any) -> Settings:

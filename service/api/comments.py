@@ -193,13 +193,13 @@ def _back_to(comment: Comment) -> str:
 
 @bp.get("/comments/<comment_id>")
 def get_one(comment_id: str) -> Response:
-    """A comment's status and public fields, for whoever holds its id."""
+    """A comment's status and public fields, for whoever holds its id (spam shows as held)."""
     comment = services().store.get(comment_id) if ID_PATTERN.match(comment_id) else None
     if comment is None:
         raise NotFoundError(f"no comment with id {comment_id[:64]!r}")
     body = comment.public_view() | {
         "thread": comment.thread,
-        "status": comment.status.value,
+        "status": comment.public_status.value,
         "decided_at": isoformat(comment.decided_at) if comment.decided_at else None,
     }
     return respond(CommentView.model_validate(body))

@@ -132,7 +132,10 @@ class CommentView(PublicComment):
     """A comment's status and public fields, for whoever holds its id."""
 
     thread: str
-    status: CommentStatus
+    status: Literal["pending", "published", "held", "rejected"] = Field(
+        description="A comment filed as spam is shown as ``held``, like one awaiting a "
+        "moderator, so a spammer learns nothing about the classifier."
+    )
     decided_at: Timestamp | None
 
 

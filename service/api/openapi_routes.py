@@ -302,7 +302,7 @@ ROUTES: dict[tuple[str, str], Operation] = {
         "The block and allow lists", {200: Reply("Every entry.", m.Lists)}
     ),
     ("moderation.add_entry", "POST"): _moderation(
-        "Add a list entry",
+        "Add a list entry (the allow list takes e-mails, domains and IPs, not terms)",
         {201: Reply("The entry as stored.", m.ListEntryAdded), 404: NOT_FOUND},
         admin=True,
         body=s.ListEntry,

@@ -16,3 +16,11 @@ def settings_or_exit(**overrides: Any) -> Settings:
         return load_settings(**overrides)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def secret_or_exit(settings: Settings) -> str:
+    """The secret key (in development, the shared key file's), or a one-line message."""
+    try:
+        return settings.secret
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -9,7 +9,8 @@ Starts, as child processes of this one:
 3. ``--workers`` RQ workers (``commentgate worker``);
 4. the scheduler (``commentgate scheduler``).
 
-All of them share one generated secret key and run with ``COMMENTGATE_ENV=development``.
+All of them share one secret key and run with ``COMMENTGATE_ENV=development``: the
+key kept in ``.commentgate/secret_key`` unless ``COMMENTGATE_SECRET_KEY`` is set.
 Each child leads its own process group, so Ctrl-C reaches this process only; it then
 stops the children in order (scheduler, web, workers, Redis), each with SIGTERM and,
 after ``--stop-timeout`` seconds, SIGKILL. When a child dies on its own, the others
@@ -25,7 +26,6 @@ import importlib.util
 import ipaddress
 import logging
 import os
-import secrets
 import select
 import shutil
 import signal
@@ -45,7 +45,7 @@ import httpx
 import redis
 from rq import Worker
 
-from service.cli.common import settings_or_exit
+from service.cli.common import secret_or_exit, settings_or_exit
 from service.cli.config import mask_url
 from service.logs import configure_logging
 from service.moderation.accounts import AccountError, ModeratorStore, Role
@@ -540,11 +540,7 @@ def dev(
     env.update(
         COMMENTGATE_ENV="development",
         COMMENTGATE_REDIS_URL=redis_url,
-        COMMENTGATE_SECRET_KEY=(
-            settings.secret_key.get_secret_value()
-            if settings.secret_key is not None
-            else secrets.token_urlsafe(32)
-        ),
+        COMMENTGATE_SECRET_KEY=secret_or_exit(settings),
         PYTHONUNBUFFERED="1",
     )
     supervisor = Supervisor(stop_timeout=stop_timeout)

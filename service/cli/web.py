@@ -9,7 +9,7 @@ import click
 from gunicorn.app.base import BaseApplication
 
 from service.app import create_app
-from service.cli.common import settings_or_exit
+from service.cli.common import secret_or_exit, settings_or_exit
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
@@ -55,6 +55,10 @@ def gunicorn_options(bind: str, workers: int) -> dict[str, Any]:
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 def web(bind: str, workers: int) -> None:
-    """Serve the HTTP API and pages under gunicorn."""
-    settings_or_exit()  # fail fast, before gunicorn forks
+    """Serve the HTTP API and pages under gunicorn.
+
+    In development without ``COMMENTGATE_SECRET_KEY``, every worker uses the key kept
+    in ``.commentgate/secret_key`` (created here, before gunicorn forks).
+    """
+    secret_or_exit(settings_or_exit())  # fail fast, and make the key before gunicorn forks
     GunicornServer(lambda: create_app(settings_or_exit()), gunicorn_options(bind, workers)).run()

@@ -36,6 +36,8 @@ TRANSITIONS: dict[Action, tuple[CommentStatus, str]] = {
     Action.REJECT: (CommentStatus.REJECTED, ""),
 }
 QUEUE_STATUSES = tuple(CommentStatus(s) for s in keys.DECIDED_STATUSES)
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class UnknownCommentError(LookupError):
@@ -97,6 +99,24 @@ def moderator_view(comment: Comment) -> dict[str, Any]:
         "model_version": comment.model_version or None,
         "moderated_by": comment.moderated_by or None,
     }
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading ``'`` (OWASP's advice against CSV injection): a commenter's name such as
+    ``=HYPERLINK(...)`` cannot act on the moderator's machine or leak the other rows.
+
+    Args:
+        value: A cell of a moderator's export.
+
+    Returns:
+        The value, prefixed when it is text that could start a formula.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class Moderation:
@@ -259,7 +279,12 @@ class Moderation:
         return entries, next_cursor
 
     def export(self, fmt: str) -> Iterator[str]:
-        """Every decided comment with its decision, as JSON lines or CSV text chunks."""
+        """Every decided comment with its decision, as JSON lines or CSV text chunks.
+
+        The CSV is for spreadsheets: text cells that a spreadsheet would run as a
+        formula are neutralised (see :func:`spreadsheet_safe`). JSON lines hold the
+        values exactly as stored.
+        """
         columns = list(moderator_view(_EXAMPLE))
         if fmt == "csv":
             buffer = io.StringIO()
@@ -275,7 +300,8 @@ class Moderation:
                     if fmt == "csv":
                         buffer = io.StringIO()
                         writer = csv.DictWriter(buffer, fieldnames=columns)
-                        writer.writerow({**row, "reasons": " ".join(row["reasons"])})
+                        row["reasons"] = " ".join(row["reasons"])
+                        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
                         yield buffer.getvalue()
                     else:
                         yield json.dumps(row, ensure_ascii=False) + "\n"

@@ -230,7 +230,7 @@ def notice_for(comment_id: str) -> Notice | None:
     comment = services().store.get(comment_id)
     if comment is None or comment.thread != DEMO_THREAD:
         return None
-    if comment.status is CommentStatus.PUBLISHED:
+    if comment.public_status is CommentStatus.PUBLISHED:
         return Notice(True, "Thanks, your comment is published.", comment.id)
     return Notice(False, "Your comment is awaiting moderation.", comment.id)
 

@@ -98,6 +98,16 @@ class Comment:
             moderated_by=data.get("moderated_by", ""),
         )
 
+    @property
+    def public_status(self) -> CommentStatus:
+        """The status anyone holding the comment's id may see.
+
+        Spam is shown as held, awaiting a moderator: a spammer polling the status URL
+        or reading the demo page cannot tell whether the classifier caught the text,
+        so cannot tune it against the classifier.
+        """
+        return CommentStatus.HELD if self.status is CommentStatus.SPAM else self.status
+
     def public_view(self) -> dict[str, Any]:
         """Fields anyone may see: no e-mail, IP or user agent."""
         return {

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classifier import count_links, extract_links, normalise_text
+from classifier import count_links, extract_links, matching_key, normalise_text
 from classifier._normalise import PHONE_RE, _build_skeleton_map, cannot_hold_phone, word_text
 
 
@@ -123,3 +123,8 @@ def test_one_translate_table_drops_format_characters_then_maps_confusables(text:
     format_heavy = "\u200b" + text + "\ufeff\u00ad\u2066\U000e0041"
     for candidate in (text, format_heavy):
         assert normalise_text(candidate) == _reference_normalise(candidate)
+
+
+def test_matching_key_is_the_normalised_text_case_folded() -> None:
+    assert matching_key("  M\u0430rma\u200bLADE\u3000jam ") == "marmalade jam"
+    assert matching_key("\uff33\uff30\uff21\uff2d") == normalise_text("SPAM").casefold()

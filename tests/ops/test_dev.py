@@ -153,6 +153,7 @@ def test_bad_input_is_one_message_not_a_traceback(
     result = subprocess.run(
         [COMMENTGATE, "dev", "--data-dir", str(tmp_path), *args],
         env=env,
+        cwd=tmp_path,  # where the development secret key is kept
         capture_output=True,
         text=True,
         timeout=60,

@@ -4,11 +4,13 @@ import hmac
 import json
 import random
 import re
+import time
+from typing import Any
 
 import pytest
 
-from service.captcha import CaptchaError, CaptchaIssuer, parse_answer
-from tests.conftest import solve
+from service.captcha import CLOCK_SKEW_SECONDS, CaptchaError, CaptchaIssuer, parse_answer
+from tests.conftest import solve, solved
 
 QUESTION = re.compile(r"^(\?|\d+) ([+\u2212\u00d7]) (\?|\d+) = (\?|\d+)$")
 
@@ -163,3 +165,33 @@ def test_tokens_are_plain_itsdangerous_hmac_sha256() -> None:
         message = captcha._ANSWER + f"{claims['n']}:{answer}".encode()
         assert claims["d"] == hmac.digest(key, message, "sha256").hex()[:32]
     assert not plain.validate(issuer().issue().token + "x")
+
+
+def test_token_issued_in_the_future_is_refused_beyond_the_clock_skew() -> None:
+    # A token from a clock an hour ahead would stay valid for an hour and ten minutes,
+    # long after the record of its spent nonce (kept for the TTL) is gone.
+    clock = Clock()
+    ahead = Clock()
+    ahead.now = clock.now + 3600
+    captcha = issuer(clock=clock, ttl_seconds=600)
+    future = issuer(clock=ahead, ttl_seconds=600).issue()
+    with pytest.raises(CaptchaError) as info:
+        captcha.verify(future.token, str(solve(future.question)))
+    assert info.value.reason == "forged"
+    ahead.now = clock.now + CLOCK_SKEW_SECONDS - 1  # a replica whose clock is a little ahead
+    skewed = issuer(clock=ahead, ttl_seconds=600).issue()
+    accepted = captcha.verify(skewed.token, str(solve(skewed.question)))
+    assert accepted.solve_seconds == 0.0
+
+
+def test_intake_refuses_a_token_from_the_future(make_settings: Any) -> None:
+    from service.app import create_app
+
+    settings = make_settings()
+    client = create_app(settings).test_client()
+    ahead = CaptchaIssuer(settings.secret, clock=lambda: time.time() + 3600)
+    challenge = ahead.issue()
+    payload = solved({"token": challenge.token, "question": challenge.question})
+    response = client.post("/api/v1/comments", json=payload)
+    assert response.status_code == 422
+    assert response.get_json()["reason"] == "forged"

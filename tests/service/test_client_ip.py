@@ -2,7 +2,7 @@ import ipaddress
 
 import pytest
 
-from service.client_ip import client_ip
+from service.client_ip import client_ip, rate_key
 
 TRUSTED = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32")]
 
@@ -25,3 +25,19 @@ def test_client_ip(peer: str, header: str | None, expected: str) -> None:
 
 def test_no_trusted_proxies_means_peer() -> None:
     assert client_ip("10.1.2.3", "198.51.100.1", []) == "10.1.2.3"
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2::1", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("", "unknown"),
+        ("not-an-ip", "not-an-ip"),
+    ],
+)
+def test_rate_key_counts_an_ipv6_client_by_its_64(address: str, key: str) -> None:
+    assert rate_key(address) == key

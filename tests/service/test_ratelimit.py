@@ -67,3 +67,26 @@ def test_invalid_limit_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("COMMENTGATE_RATE_LIMIT_COMMENTS", "lots")
     with pytest.raises(ConfigurationError, match="COMMENTGATE_RATE_LIMIT_COMMENTS"):
         load_settings()
+
+
+def test_ipv6_clients_are_limited_by_their_64(make_settings: Any) -> None:
+    """One host holds a whole /64: a new address per request must not reset its budget."""
+    from service.app import create_app
+
+    app = create_app(make_settings(rate_limit_comments="3/minute", trusted_proxies=["::1"]))
+    client = app.test_client()
+
+    def post(ip: str) -> int:
+        return client.post(
+            "/api/v1/comments",
+            json=new_comment(client),
+            headers={"X-Forwarded-For": ip},
+            environ_base={"REMOTE_ADDR": "::1"},
+        ).status_code
+
+    rotating = [f"2001:db8:1:2:{n:x}:{n * 7:x}::{n + 1:x}" for n in range(5)]
+    assert [post(ip) for ip in rotating] == [202, 202, 202, 429, 429]
+    assert post("2001:db8:1:3::1") == 202  # the next /64: another subscriber
+    # IPv4 clients, also written IPv4-mapped, keep their own per-address budget.
+    assert [post(ip) for ip in ("198.51.100.9", "::ffff:198.51.100.9")] == [202, 202]
+    assert [post("::ffff:198.51.100.9"), post("198.51.100.9")] == [202, 429]

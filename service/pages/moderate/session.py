@@ -8,7 +8,8 @@ cookie is worthless afterwards.
 
 The cookie is ``HttpOnly``, ``SameSite=Strict``, limited to ``/moderate`` and
 ``Secure`` when ``COMMENTGATE_SECURE_COOKIES`` says so (the default in production) or
-the request came over HTTPS.
+the request came over HTTPS. A request that arrives without the cookie never ends the
+session (the browser may have held the cookie back: see :func:`cookie_withheld`).
 """
 
 from __future__ import annotations
@@ -141,6 +142,27 @@ def log_out() -> None:
     if isinstance(sid, str):
         services().redis.delete(session_key(sid))
     session.clear()
+
+
+def sent_cookie() -> bool:
+    """Whether this request carried the session cookie (valid or not)."""
+    return COOKIE_NAME in request.cookies
+
+
+def cookie_withheld() -> bool:
+    """Whether the browser may hold a session cookie it did not send with this request.
+
+    The cookie is ``SameSite=Strict``: browsers leave it out of a navigation that
+    starts on another site (``Sec-Fetch-Site: cross-site``), such as a link in an
+    e-mail or on a forum. Answering such a request by clearing the session, or by a
+    page that starts a new one (the login form's CSRF token), would log the moderator
+    out; see ``views._continue_page``.
+    """
+    return (
+        request.method in ("GET", "HEAD")
+        and not sent_cookie()
+        and request.headers.get("Sec-Fetch-Site") == "cross-site"
+    )
 
 
 def has_login() -> bool:

@@ -93,6 +93,8 @@ def render(
 @bp.before_request
 def _guard() -> Response | None:
     """Require a logged-in moderator (but on the login page), then a CSRF token on POSTs."""
+    if moderator_session.cookie_withheld():
+        return _continue_page()
     if request.endpoint not in PUBLIC_ENDPOINTS:
         try:
             authorize(moderator_session.current_moderator())
@@ -105,7 +107,8 @@ def _guard() -> Response | None:
 def _session_required() -> Response:
     """Send a visitor without a valid session to the login page (or answer 401)."""
     ended = moderator_session.has_login()
-    moderator_session.log_out()
+    if moderator_session.sent_cookie():
+        moderator_session.log_out()  # never on a request without one: see cookie_withheld
     if request.method in ("GET", "HEAD"):
         if ended:
             flash("Your session has ended. Please log in again.", "error")
@@ -116,6 +119,24 @@ def _session_required() -> Response:
         "Please log in again",
         "Your session has ended, so nothing was changed. Log in and try again.",
         link=(url_for(".login"), "Log in"),
+    )
+
+
+def _continue_page() -> Response:
+    """Reload the page the browser was sent to, this time from this site.
+
+    Answers a link from another site, for which the browser left the ``SameSite=Strict``
+    cookie out: the page reads no session and sets no cookie (a login form would set
+    one, replacing the session the browser holds), and its reload, started by this
+    page, carries the cookie.
+    """
+    here = local_path(request.full_path.rstrip("?"), URL_PREFIX) or url_for(".queue")
+    return _message_page(
+        200,
+        "Opening the moderation UI",
+        "You followed a link from another site. Continue to the moderation UI.",
+        link=(here, "Continue"),
+        refresh=here,
     )
 
 
@@ -310,6 +331,7 @@ def _message_page(
     *,
     link: tuple[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    refresh: str | None = None,
 ) -> Response:
     return render(
         "moderate/message.html",
@@ -319,6 +341,7 @@ def _message_page(
         heading=heading,
         message=message,
         link=link or (url_for(".queue"), "Back to the queue"),
+        refresh=refresh,
     )
 
 

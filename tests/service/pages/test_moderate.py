@@ -877,3 +877,40 @@ def test_too_many_login_attempts_get_a_page_with_retry_after(
     assert page.by_id("message-title").text == "Too many attempts"
     assert "Please wait" in response.get_data(as_text=True)
     assert client.get("/moderate").status_code == 303  # not logged in
+
+
+# -- links from other sites (issue 13: forced logout) ------------------------------------
+
+CROSS_SITE = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+
+
+@pytest.mark.parametrize("path", ["/moderate", "/moderate/spam?q=x", "/moderate/login"])
+def test_a_link_from_another_site_never_touches_the_session(
+    client: FlaskClient, token: str, redis_client: redis.Redis, path: str
+) -> None:
+    log_in(client, token)
+    live = set(redis_client.scan_iter(session.session_key("*")))
+    assert len(live) == 1
+    cookie = client.get_cookie(session.COOKIE_NAME, path="/moderate")
+    assert cookie is not None
+    client.delete_cookie(session.COOKIE_NAME, path="/moderate")  # SameSite=Strict: held back
+
+    page = client.get(path, headers=BROWSER | CROSS_SITE)
+    assert page.status_code == 200
+    assert "Set-Cookie" not in page.headers
+    assert f'<meta http-equiv="refresh" content="0; url={path.replace("&", "&amp;")}">' in (
+        page.get_data(as_text=True)
+    )
+    # Without the cookie, other requests (no Sec-Fetch-Site) are sent to log in, and
+    # the session is neither cleared nor its record deleted.
+    gone = client.get("/moderate/spam", headers=BROWSER)
+    assert gone.status_code == 303
+    assert "Set-Cookie" not in gone.headers
+    assert set(redis_client.scan_iter(session.session_key("*"))) == live
+
+    client.set_cookie(session.COOKIE_NAME, cookie.value, path="/moderate")  # the reload
+    assert client.get(path, headers=BROWSER | {"Sec-Fetch-Site": "same-origin"}).status_code in (
+        200,
+        303,
+    )
+    assert "Log out" in client.get("/moderate", headers=BROWSER).get_data(as_text=True)
