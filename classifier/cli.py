@@ -157,8 +157,7 @@ def _transfer(labelled: LabelledData, seed: int) -> list[dict[str, Any]]:
     result = nested_cross_validate(labelled, by="source", random_state=seed)
     keep = ("n", "spam", "roc_auc", "pr_auc", "policy")
     return [
-        {"held_out": fold["held_out"], **{key: fold[key] for key in keep}}
-        for fold in result.folds
+        {"held_out": fold["held_out"], **{key: fold[key] for key in keep}} for fold in result.folds
     ]
 
 
