@@ -93,9 +93,17 @@ def real_bodies() -> list[str]:
 
 
 def comments_rate(
-    count: int, batch_size: int, bodies: list[str] | None = None, campaigns: int = 0
+    count: int,
+    batch_size: int,
+    bodies: list[str] | None = None,
+    campaigns: int = 0,
+    steady: bool = False,
 ) -> tuple[float, int]:
-    """Comments/s decided by one ``commentgate worker`` process; and how many jobs ran."""
+    """Comments/s decided by one ``commentgate worker`` process; and how many jobs ran.
+
+    ``steady`` leaves the first job out (its batch warms the word cache and reads the
+    whole campaign stream): the rate of a long-lived worker.
+    """
     client = fresh_redis()
     ids = seed_pending(client, count, bodies=bodies)
     if campaigns and bodies:
@@ -108,6 +116,9 @@ def comments_rate(
     )
     registry = FinishedJobRegistry(COMMENTS, connection=client)
     jobs = [j for j in Job.fetch_many(registry.get_job_ids(), connection=client) if j]
+    if steady:  # the first batch warms the word cache and reads the campaign stream
+        jobs = sorted(jobs, key=lambda j: j.started_at)[1:]
+        decided = sum(int((j.return_value() or {}).get("decided", 0)) for j in jobs)
     with client.pipeline(transaction=False) as pipe:
         for comment_id in ids:
             pipe.hget(keys.comment(comment_id), "status")
@@ -115,7 +126,7 @@ def comments_rate(
     undecided = sum(1 for s in statuses if s == b"pending")
     if undecided:
         raise SystemExit(f"{undecided} comments were left undecided")
-    return count / _span(jobs), len(jobs)
+    return (decided if steady else count) / _span(jobs), len(jobs)
 
 
 def main() -> None:
@@ -143,10 +154,10 @@ def main() -> None:
     bodies = real_bodies()
     if bodies:
         for label, campaigns in (("real comments", 0), ("real comments + campaign memory", 5000)):
-            rate, jobs = comments_rate(args.comments, 500, bodies, campaigns)
+            rate, jobs = comments_rate(args.comments, 500, bodies, campaigns, steady=True)
             rows.append(
                 (
-                    f"comments/s decided, {label}, batch 500 ({jobs} jobs)",
+                    f"comments/s decided, {label}, batch 500, steady ({jobs} jobs)",
                     f"{rate:,.0f}",
                     ">= 2,000",
                     "ok" if rate >= 2000 else "BELOW TARGET",
