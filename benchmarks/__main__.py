@@ -41,7 +41,7 @@ class Script:
 
 
 SCRIPTS = (
-    Script("classifier_quality", needs_dataset=True),
+    Script("classifier_quality", ("--quick",), needs_dataset=True),
     Script("classifier_speed"),
     Script("worker_throughput", ("--comments", "10000")),
     Script("intake", ("--seconds", "3")),

@@ -13,6 +13,9 @@ thresholds are chosen inside the training part only.
    comments sent to moderators, and of those the ones held because the model's views
    disagreed (``unfamiliar``).
 2. **Leave one video out** inside the YouTube collection (the previous headline).
+3. **The few-label learning curve** (10, 25, 50, 100 labels from a site unlike the
+   training data) for the base model, the site layer and campaign memory, beside the
+   previous learning: ``benchmarks/site_learning.py``, run here too.
 
 Each row is printed beside the method the project shipped before (one source, no views,
 no counterfactual copies: ``views=False, augment=0``, trained on the same folds in the
@@ -35,6 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
+from benchmarks import site_learning
 from classifier._data import LabelledData, read_labelled
 from classifier._training import DEFAULT_GRID, nested_cross_validate
 
@@ -106,6 +110,7 @@ def main() -> None:
             print(row("commentgate now", new))
             print(row("before (one source)", old))
             print(f"  {'TF-IDF + LR':22s} AUC {base[index]:.3f}")
+    site_learning.run(args.datasets, seeds=3 if args.quick else 5)
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 

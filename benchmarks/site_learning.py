@@ -156,18 +156,23 @@ def poison(base: Any, reference: Any, features: Any, y: np.ndarray, name: str) -
     )
 
 
+def run(datasets: Path, seeds: int) -> None:
+    """Both directions: each source plays the site of a base trained on the other."""
+    youtube = sorted((datasets / "youtube-spam-collection").glob("*.csv"))
+    sms = datasets / "sms-spam-collection" / "SMSSpamCollection.tsv"
+    if not youtube or not sms.is_file():
+        sys.exit(f"the shared data sets are not under {datasets}")
+    videos, messages = read_labelled(youtube), read_labelled([sms])
+    scenario(videos, messages, "base trained on YouTube, site = SMS", seeds)
+    scenario(messages, videos, "base trained on SMS, site = YouTube", seeds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
-    youtube = sorted((args.datasets / "youtube-spam-collection").glob("*.csv"))
-    sms = args.datasets / "sms-spam-collection" / "SMSSpamCollection.tsv"
-    if not youtube or not sms.is_file():
-        sys.exit(f"the shared data sets are not under {args.datasets}")
-    videos, messages = read_labelled(youtube), read_labelled([sms])
-    scenario(videos, messages, "base trained on YouTube, site = SMS", args.seeds)
-    scenario(messages, videos, "base trained on SMS, site = YouTube", args.seeds)
+    run(args.datasets, args.seeds)
 
 
 if __name__ == "__main__":
