@@ -408,6 +408,21 @@ def decided_version(redis_client: redis.Redis, comment_id: str) -> str | None:
     return (stored[1] or b"").decode()
 
 
+def wait_until_judged(redis_client: redis.Redis) -> None:
+    """Wait until the learning worker consumed every label and judged the history."""
+    last = last_feedback_id(redis_client).encode()
+    labels = SiteLabels(redis_client, DEFAULT_SITE, load_model().feature_space)
+    judged = f"{learning.TRAINED_KEY}:{DEFAULT_SITE}:{labels.feature_space}"
+
+    def all_learnt() -> bool:
+        return (
+            redis_client.get(CURSOR_KEY) == last
+            and redis_client.get(judged) == str(labels.revision()).encode()
+        )
+
+    wait_for(all_learnt, timeout=90, what="all feedback learnt and judged")
+
+
 def test_running_worker_picks_up_a_model_update(
     workers: Workers, client: FlaskClient, redis_client: redis.Redis
 ) -> None:
@@ -428,17 +443,7 @@ def test_running_worker_picks_up_a_model_update(
         )
         assert response.status_code == 200, response.get_json()
     registry = ModelRegistry(redis_client)
-    last = last_feedback_id(redis_client).encode()
-    labels = SiteLabels(redis_client, DEFAULT_SITE, load_model().feature_space)
-    judged = f"{learning.TRAINED_KEY}:{DEFAULT_SITE}:{labels.feature_space}"
-
-    def all_learnt() -> bool:
-        return (
-            redis_client.get(CURSOR_KEY) == last
-            and redis_client.get(judged) == str(labels.revision()).encode()
-        )
-
-    wait_for(all_learnt, timeout=60, what="all feedback learnt and judged")
+    wait_until_judged(redis_client)
     promoted = registry.current()
     assert promoted is not None, [v.card.get("learning") for v in registry.list()]
     assert promoted.startswith(BASE_VERSION + "+s")
@@ -466,3 +471,36 @@ def test_scores_change_with_the_promoted_model(runtime: Any, redis_client: redis
     stored = redis_client.hgetall(keys.comment(ids[0]))
     assert stored[b"model_version"].decode() == newer.version
     assert float(stored[b"score"]) < base_score
+
+
+def test_one_moderator_inverting_labels_in_bulk_through_the_api_is_refused(
+    workers: Workers, client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    """The reported attack, against a real learning worker in the default configuration.
+
+    One moderator inverts about 150 labels in two bulk calls; the guard refuses the site
+    model, spam keeps being caught, and an admin can still roll back to the base model.
+    """
+    proc = workers.start("worker", COMMENTGATE_LEARNING_DELAY_SECONDS="0")
+    comments, labels = synthetic(150, seed=11)
+    ids = store_comments(redis_client, comments)
+    token = ModeratorStore(redis_client).add("mallory", Role.MODERATOR)
+    spam_ids = [i for i, y in zip(ids, labels, strict=True) if y]
+    ham_ids = [i for i, y in zip(ids, labels, strict=True) if not y]
+    for chosen, action in ((spam_ids, "approve"), (ham_ids, "spam")):
+        response = client.post(
+            "/api/v1/moderation/bulk",
+            json={"ids": chosen, "action": action},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.get_json()
+    wait_until_judged(redis_client)
+    registry = ModelRegistry(redis_client)
+    assert registry.current() is None  # nothing promoted: workers keep the base model
+    refused = [v for v in registry.list() if v.status == "refused"]
+    assert refused
+    assert "contradicts_base" in refused[-1].card["learning"]["refusals"]
+    spam = post(client, "FREE gift cards!!! visit bit.ly/a1b2 now, check out my channel")
+    wait_for(lambda: decided_version(redis_client, spam), timeout=60, what="a decision")
+    assert redis_client.hget(keys.comment(spam), "status") != b"published"
+    assert proc.poll() is None
