@@ -37,6 +37,7 @@ from service.exceptions import (
     NotFoundError,
     ValidationFailedError,
 )
+from service.pages.demo import DEMO_THREAD, remember_receipt
 from service.request_context import (
     current_flask_app,
     current_request,
@@ -172,7 +173,10 @@ def create() -> ResponseReturnValue:
     request_g.comment_id = comment.id  # in the request's access-log line
     status_url = _status_url(comment.id)
     if wants_html():
-        return redirect(_back_to(comment), code=303)
+        response = redirect(_back_to(comment), code=303)
+        if comment.thread == DEMO_THREAD:  # the demo page shows the commenter-token flow
+            remember_receipt(response, comment.id, svc.tokens.receipt(comment.id))
+        return response
     return respond(
         CommentAccepted(
             id=comment.id,

@@ -9,9 +9,11 @@ comment as spam revokes the token.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis
@@ -212,3 +214,47 @@ def test_only_the_receipt_obtains_a_token(
         assert exchange(client, mine).get_json()["detail"] == (
             "the comment is not published; ask again once it is"
         )
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+HIDDEN_TOKEN = re.compile(r'name="commenter_token" value="([^"]+)"')
+
+
+def test_the_demo_page_keeps_the_token_in_a_cookie(
+    app: Flask, client: FlaskClient, workers: Workers, redis_client: redis.Redis
+) -> None:
+    from service.pages.demo import DEMO_THREAD, RECEIPT_COOKIE, TOKEN_COOKIE
+
+    form = new_comment(client, thread=DEMO_THREAD, author_email=CAROL)
+    posted = client.post("/api/v1/comments", data=form, headers=BROWSER)
+    assert posted.status_code == 303
+    comment_id = parse_qs(urlsplit(posted.location).query)["comment"][-1]
+    receipt_cookie = client.get_cookie(RECEIPT_COOKIE)
+    assert receipt_cookie is not None
+    assert receipt_cookie.http_only
+    workers.burst(**PUBLISH_ALL)
+    # Anyone can follow the same link: without the receipt, no token.
+    stranger = app.test_client()
+    page = stranger.get(f"/?comment={comment_id}")
+    assert "your comment is published" in page.text
+    assert HIDDEN_TOKEN.search(page.text) is None
+    assert stranger.get_cookie(TOKEN_COOKIE) is None
+    page = client.get(f"/?comment={comment_id}")
+    kept = client.get_cookie(TOKEN_COOKIE)
+    assert kept is not None
+    assert kept.http_only
+    assert client.get_cookie(RECEIPT_COOKIE) is None
+    hidden = HIDDEN_TOKEN.search(page.text)
+    assert hidden is not None
+    assert hidden.group(1) == kept.value
+    # The next visit's form carries the kept token; the next comment is trusted.
+    again = client.get("/")
+    hidden = HIDDEN_TOKEN.search(again.text)
+    assert hidden is not None
+    form = new_comment(
+        client, thread=DEMO_THREAD, author_email=CAROL, body=NOTE, commenter_token=hidden.group(1)
+    )
+    second = client.post("/api/v1/comments", data=form, headers=BROWSER)
+    second_id = parse_qs(urlsplit(second.location).query)["comment"][-1]
+    workers.burst(**HOLD_ALL)
+    assert outcome(redis_client, second_id) == ("published", ["previously_approved"])
