@@ -81,7 +81,10 @@ class CommenterTokens:
         key = secret.encode()
         token_key = hmac.digest(key, _TOKEN_PURPOSE, "sha256")
         self._signer = Signer(token_key, key_derivation="none", digest_method=hashlib.sha256)
-        self._receipt_key = hmac.digest(key, _RECEIPT_PURPOSE, "sha256")
+        # Every 202 carries a receipt: the keyed state is set up once and copied per use.
+        self._receipt_mac = hmac.new(
+            hmac.digest(key, _RECEIPT_PURPOSE, "sha256"), digestmod=hashlib.sha256
+        )
         self._identity_key = hmac.digest(key, _IDENTITY_PURPOSE, "sha256")
         self.ttl_seconds = ttl_seconds
         self._clock = clock
@@ -90,7 +93,9 @@ class CommenterTokens:
 
     def receipt(self, comment_id: str) -> str:
         """The receipt of a new comment: proof of having posted it, for its poster."""
-        return hmac.new(self._receipt_key, comment_id.encode(), hashlib.sha256).hexdigest()[:32]
+        mac = self._receipt_mac.copy()
+        mac.update(comment_id.encode())
+        return mac.hexdigest()[:32]
 
     def receipt_matches(self, comment_id: str, receipt: str) -> bool:
         """Whether ``receipt`` is the receipt of ``comment_id`` (constant time)."""
