@@ -35,12 +35,12 @@ from typing import Any, Literal
 
 from itsdangerous import BadData, Signer, base64_decode, base64_encode
 
+from service.captcha import CLOCK_SKEW_SECONDS
+
 #: What the keys are derived for: no other use of the secret key shares them.
 _TOKEN_PURPOSE = b"commentgate.commenter-token.v1"
 _RECEIPT_PURPOSE = b"commentgate.receipt.v1"
 _IDENTITY_PURPOSE = b"commentgate.commenter-identity.v1"
-#: Seconds a token's issue time may lie ahead of this host's clock (hosts' clocks differ).
-CLOCK_SKEW_SECONDS = 60
 #: A token's claims: the commenter's identity, the earning comment, the issue time.
 _CLAIMS = frozenset({"a", "c", "t"})
 

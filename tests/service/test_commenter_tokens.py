@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.commenter_tokens import CLOCK_SKEW_SECONDS, CommenterTokens, Vouching
+from service.captcha import CLOCK_SKEW_SECONDS
+from service.commenter_tokens import CommenterTokens, Vouching
 
 NOW = 1_800_000_000.0
 DAY = 86400
