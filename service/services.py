@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import redis
 
 from service.captcha import CaptchaIssuer
+from service.commenter_tokens import CommenterTokens
 from service.metrics import Metrics
 from service.queues import Queues
 from service.redis_client import connect
@@ -28,6 +29,7 @@ class Services:
     lists: ListStore
     queues: Queues
     captcha: CaptchaIssuer
+    tokens: CommenterTokens
     metrics: Metrics
 
     @classmethod
@@ -50,6 +52,9 @@ class Services:
                 ttl_seconds=settings.captcha_ttl_seconds,
                 operations=settings.captcha_operations,
                 max_operand=settings.captcha_max_operand,
+            ),
+            tokens=CommenterTokens(
+                settings.secret, ttl_seconds=settings.commenter_token_ttl_days * 86400
             ),
             metrics=Metrics(client, fail_silently=True),
         )

@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     )
 
     captcha_ttl_seconds: int = Field(600, ge=10, description="How long a captcha token is valid.")
+    commenter_token_ttl_days: int = Field(
+        365,
+        ge=1,
+        le=3650,
+        description="Days a commenter token (proof of an earlier published comment) stays "
+        "valid after it is issued.",
+    )
     captcha_operations: Annotated[list[Operation], NoDecode] = Field(
         default_factory=lambda: list(_DEFAULT_OPERATIONS),
         description="Captcha operations, comma separated, from `+`, `-`, `x`.",

@@ -16,7 +16,7 @@ LINKS = "links"
 BLOCKLIST = "blocklist"
 TOO_FAST = "too_fast"
 PREMODERATION = "premoderation"
-PREVIOUSLY_APPROVED = "previously_approved"
+PREVIOUSLY_APPROVED = "previously_approved"  # carried a valid commenter token: no mid-score hold
 ALLOWLIST = "allowlist"
 UNFAMILIAR = "unfamiliar"  # confident, but unlike what the model learnt from: a moderator decides
 PHONE_NUMBERS = "phone_numbers"
@@ -47,6 +47,8 @@ class Facts:
     too_fast: bool = False
     blocklisted: bool = False
     allowlisted: bool = False
+    #: The comment carried a commenter token whose earning comment is still published
+    #: (:mod:`service.commenter_tokens`); a bare e-mail address never sets it.
     previously_approved: bool = False
 
 
@@ -57,10 +59,12 @@ def decide(facts: Facts, policy: Policy) -> tuple[CommentStatus, tuple[str, ...]
     of a comment moderators marked as spam) file as spam outright; a score at or above
     ``spam_above`` files as spam when the model's views agree, and holds it for a
     moderator when they do not (the comment is unlike what the model learnt from: never
-    lose a real comment on a guess); an allow-listed author or one with an earlier
-    published comment is published; otherwise the score publishes or holds, and too many
-    links or phone numbers, a too-fast captcha or pre-moderation hold what the score
-    would publish.
+    lose a real comment on a guess); pre-moderation holds; an allow-listed author is
+    published; otherwise the score publishes or holds, and too many links or phone
+    numbers or a too-fast captcha hold what the score would publish. A previously
+    approved author (one proving an earlier published comment with a commenter token)
+    skips only the score's hold: the link, phone-number and too-fast holds still apply,
+    so a stolen or shared token cannot carry a link drop.
 
     Args:
         facts: The score and signals of the comment.
@@ -83,10 +87,9 @@ def decide(facts: Facts, policy: Policy) -> tuple[CommentStatus, tuple[str, ...]
         return CommentStatus.HELD, (PREMODERATION,)
     if facts.allowlisted:
         return CommentStatus.PUBLISHED, (ALLOWLIST,)
-    if facts.previously_approved:
-        return CommentStatus.PUBLISHED, (PREVIOUSLY_APPROVED,)
     holds: list[str] = []
-    if facts.score >= policy.publish_below:
+    mid_score = facts.score >= policy.publish_below
+    if mid_score and not facts.previously_approved:
         holds.append(MODEL_SCORE)
     if facts.links > policy.max_links:
         holds.append(LINKS)
@@ -96,4 +99,6 @@ def decide(facts: Facts, policy: Policy) -> tuple[CommentStatus, tuple[str, ...]
         holds.append(TOO_FAST)
     if holds:
         return CommentStatus.HELD, tuple(holds)
+    if mid_score:  # published on the author's standing, not on the score
+        return CommentStatus.PUBLISHED, (PREVIOUSLY_APPROVED,)
     return CommentStatus.PUBLISHED, (MODEL_SCORE,)

@@ -112,7 +112,7 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
     campaigns = rt.campaigns.match_many([c.body for c in comments])
     blocked = rt.lists.matcher("block")
     allowed = rt.lists.matcher("allow")
-    approved = rt.store.previously_approved([c.author_email for c in comments])
+    approved = rt.store.previously_approved(comments)  # commenter tokens still vouching
     decisions = []
     for comment, score, agree, campaign, earlier in zip(
         comments,

@@ -13,16 +13,31 @@ from flask.typing import ResponseReturnValue
 
 from service import metrics
 from service.api.captcha import fresh_challenge
-from service.api.models import CommentAccepted, CommentView, PublicComment, ThreadPage, respond
+from service.api.models import (
+    CommentAccepted,
+    CommenterToken,
+    CommentView,
+    PublicComment,
+    ThreadPage,
+    respond,
+)
 from service.api.request_body import read_body, wants_html
-from service.api.schemas import ID_PATTERN, CommentSubmission, ThreadListing, validate
+from service.api.schemas import (
+    ID_PATTERN,
+    CommenterTokenRequest,
+    CommentSubmission,
+    ThreadListing,
+    validate,
+)
 from service.captcha import CaptchaError
 from service.exceptions import (
     BadRequestError,
     CaptchaInvalidError,
+    ConflictError,
     NotFoundError,
     ValidationFailedError,
 )
+from service.pages.demo import DEMO_THREAD, remember_receipt
 from service.request_context import (
     current_flask_app,
     current_request,
@@ -111,8 +126,20 @@ def create() -> ResponseReturnValue:
                 "some fields are invalid",
                 errors={"parent_id": "must be a published comment of the same thread"},
             )
+    comment_id = secrets.token_urlsafe(16)
+    vouched_by = ""
+    if submission.commenter_token:
+        vouching = svc.tokens.vouching(submission.commenter_token, submission.author_email)
+        if vouching.comment_id is None:
+            # Not an error: a cookie outlives its token, a key is rotated. The comment
+            # is decided like a stranger's, and a prober learns nothing.
+            logger.info(
+                "comment %s: commenter token not trusted (%s)", comment_id, vouching.refusal
+            )
+        else:
+            vouched_by = vouching.comment_id
     comment = Comment(
-        id=secrets.token_urlsafe(16),
+        id=comment_id,
         thread=submission.thread,
         body=submission.body,
         author_name=submission.author_name,
@@ -126,6 +153,7 @@ def create() -> ResponseReturnValue:
         request_id=request_g.request_id,
         honeypot=honeypot,
         too_fast=solved.solve_seconds < settings.captcha_min_solve_seconds,
+        vouched_by=vouched_by,
     )
     try:
         must_enqueue = svc.store.accept(
@@ -145,9 +173,17 @@ def create() -> ResponseReturnValue:
     request_g.comment_id = comment.id  # in the request's access-log line
     status_url = _status_url(comment.id)
     if wants_html():
-        return redirect(_back_to(comment), code=303)
+        response = redirect(_back_to(comment), code=303)
+        if comment.thread == DEMO_THREAD:  # the demo page shows the commenter-token flow
+            remember_receipt(response, comment.id, svc.tokens.receipt(comment.id))
+        return response
     return respond(
-        CommentAccepted(id=comment.id, status=comment.status, status_url=status_url),
+        CommentAccepted(
+            id=comment.id,
+            status=comment.status,
+            status_url=status_url,
+            receipt=svc.tokens.receipt(comment.id),
+        ),
         202,
         location=status_url,
     )
@@ -203,6 +239,31 @@ def get_one(comment_id: str) -> Response:
         "decided_at": isoformat(comment.decided_at) if comment.decided_at else None,
     }
     return respond(CommentView.model_validate(body))
+
+
+@bp.post("/comments/<comment_id>/commenter-token")
+def commenter_token(comment_id: str) -> Response:
+    """The author's commenter token, for the poster of a published comment.
+
+    Comment ids are public (thread listings show them), so the poster proves itself with
+    the comment's receipt, which only the 202 carried. A wrong receipt is answered like
+    an unknown id. A comment that is not published is a conflict whatever its status,
+    so a spammer learns nothing it could not learn from the status endpoint.
+    """
+    svc = services()
+    request_body = validate(CommenterTokenRequest, read_body())
+    comment = svc.store.get(comment_id) if ID_PATTERN.match(comment_id) else None
+    if comment is None or not svc.tokens.receipt_matches(comment.id, request_body.receipt):
+        raise NotFoundError(f"no comment with id {comment_id[:64]!r} and this receipt")
+    if comment.status is not CommentStatus.PUBLISHED:
+        raise ConflictError("the comment is not published; ask again once it is")
+    if not comment.author_email:
+        raise ValidationFailedError(
+            "the comment has no e-mail address, which a commenter token names",
+            errors={"comment_id": "the comment has no e-mail address"},
+        )
+    token = svc.tokens.issue(comment.id, comment.author_email)
+    return respond(CommenterToken(commenter_token=token, expires_in=svc.tokens.ttl_seconds))
 
 
 @bp.get("/comments")

@@ -115,6 +115,11 @@ class CommentAccepted(ResponseModel):
     id: str
     status: CommentStatus = Field(description="Always ``pending`` at first.")
     status_url: str = Field(description="Where to poll the comment's status.")
+    receipt: str = Field(
+        description="Proof of having posted this comment, for its poster only: keep it "
+        "(never show it to others) to obtain a commenter token once the comment is "
+        "published (POST /api/v1/comments/{comment_id}/commenter-token)."
+    )
 
 
 class PublicComment(ResponseModel):
@@ -137,6 +142,16 @@ class CommentView(PublicComment):
         "moderator, so a spammer learns nothing about the classifier."
     )
     decided_at: Timestamp | None
+
+
+class CommenterToken(ResponseModel):
+    """The author's commenter token, earned by a published comment."""
+
+    commenter_token: str = Field(
+        description="Keep it for this commenter (cookie, local storage, user record) and "
+        "send it as `commenter_token` with their later comments."
+    )
+    expires_in: int = Field(ge=0, description="Seconds the token stays valid.")
 
 
 class ThreadPage(ResponseModel):

@@ -225,6 +225,30 @@ ROUTES: dict[tuple[str, str], Operation] = {
         {200: Reply("The comment.", m.CommentView), 404: NOT_FOUND, 503: UNAVAILABLE},
         path={"comment_id": ("The id the submission was answered with.", COMMENT_ID[1])},
     ),
+    ("comments.commenter_token", "POST"): Operation(
+        "Obtain the author's commenter token",
+        "comments",
+        {
+            200: Reply("The token, once the comment is published.", m.CommenterToken),
+            400: MALFORMED,
+            404: _problem("No comment with this id and receipt (`not_found`)."),
+            409: _problem("The comment is not published (not yet, or not at all)."),
+            415: UNSUPPORTED,
+            422: _problem(
+                "Invalid fields, or the comment has no e-mail address (`validation_failed`)."
+            ),
+            429: RATE_LIMITED,
+            503: UNAVAILABLE,
+        },
+        description=(
+            "For the poster of a published comment only: send the `receipt` of its 202. "
+            "The site keeps the token for this commenter and sends it as `commenter_token` "
+            "with their later comments; it counts while this comment stays published."
+        ),
+        body=s.CommenterTokenRequest,
+        body_media=(JSON, FORM),
+        path={"comment_id": ("The id the submission was answered with.", COMMENT_ID[1])},
+    ),
     ("health.healthz", "GET"): Operation(
         "Liveness", "operations", {200: Reply("The process answers.", m.Health)}
     ),

@@ -149,6 +149,17 @@ class CommentSubmission(RequestModel):
     )
     captcha_token: str = Field("", max_length=4096, description="From GET /api/v1/captcha.")
     captcha_answer: str | int = Field("", description="Digits or English number words.")
+    commenter_token: str = Field(
+        "",
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_.-]*$",
+        description="The commenter token the site keeps for this commenter (from POST "
+        "/api/v1/comments/{comment_id}/commenter-token). While the comment that earned it "
+        "is still published and the token names this `author_email`, the comment skips "
+        "the hold of a middling score (never the link, phone-number or too-fast holds). "
+        "A token that is forged, expired or names someone else is ignored: the comment "
+        "is decided like a stranger's.",
+    )
 
     @field_validator("thread")
     @classmethod
@@ -216,6 +227,16 @@ class CommentSubmission(RequestModel):
     @classmethod
     def _answer(cls, value: str | int) -> str:
         return str(value).strip()[:64]
+
+
+class CommenterTokenRequest(RequestModel):
+    """Proof of having posted a comment, to obtain its author's commenter token."""
+
+    receipt: str = Field(
+        max_length=64,
+        description="The `receipt` of the comment's 202 response.",
+        json_schema_extra={"minLength": 1},
+    )
 
 
 class ThreadListing(RequestModel):

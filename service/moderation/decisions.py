@@ -180,7 +180,7 @@ class Moderation:
             args += [
                 comment_id,
                 seen or "",
-                keys.email_digest(comment.author_email) if comment.author_email else "",
+                "",  # the approved-authors set is no longer written (commenter tokens)
                 signature,
             ]
         result = [

@@ -4,12 +4,19 @@ The form is plain HTML posting to ``/api/v1/comments``; no JavaScript is involve
 The intake answers browsers with a 303 back to the page with ``?comment=<id>``, and
 the page then says what became of that comment, without ever revealing a spam
 verdict.
+
+The page also shows how a site keeps a commenter token (:mod:`service.commenter_tokens`):
+the intake's 303 leaves the comment's receipt in an ``HttpOnly`` cookie; once that
+comment is published, the page exchanges the receipt for the commenter's token, keeps
+the token in another cookie and sends it with the commenter's next comments as a
+hidden ``commenter_token`` field.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,10 +25,12 @@ from urllib.parse import urlsplit
 
 import redis
 from flask import Blueprint, Response, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from service.api.schemas import ID_PATTERN
 from service.captcha import Challenge
 from service.pages.common import render_error_page, render_page
+from service.pages.moderate.session import secure_cookies
 from service.services import services
 from service.store import Comment, CommentStatus, InvalidCursorError, keys
 
@@ -37,6 +46,14 @@ COMMENTS_PER_PAGE = 20
 RETRY_AFTER_SECONDS = 5
 #: How many avatar colour classes the stylesheet defines (``avatar--0`` ...).
 AVATAR_COLOURS = 8
+
+#: Cookie holding ``<comment id>.<receipt>`` of the last comment posted from the demo.
+RECEIPT_COOKIE = "cg_demo_receipt"
+#: Cookie holding the commenter token the demo keeps for its visitor.
+TOKEN_COOKIE = "cg_demo_commenter"  # noqa: S105 - a cookie name
+#: What a token may look like (the intake's ``commenter_token`` field): anything else in
+#: the cookie is left out of the form rather than turned into a refused post.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_.-]{1,1024}$")
 
 #: Form field name -> id of its input in the demo form.
 FIELD_IDS: dict[str, str] = {
@@ -235,6 +252,55 @@ def notice_for(comment_id: str) -> Notice | None:
     return Notice(False, "Your comment is awaiting moderation.", comment.id)
 
 
+def remember_receipt(response: BaseResponse, comment_id: str, receipt: str) -> None:
+    """Keep the receipt of a comment posted from the demo in the poster's browser.
+
+    Args:
+        response: The intake's 303 back to the demo page.
+        comment_id: The new comment.
+        receipt: Its receipt (only this response carries it).
+    """
+    response.set_cookie(
+        RECEIPT_COOKIE,
+        f"{comment_id}.{receipt}",
+        max_age=86400,
+        httponly=True,
+        samesite="Lax",
+        secure=secure_cookies(services().settings),
+    )
+
+
+def earned_token(comment_id: str) -> str | None:
+    """The commenter token a published demo comment earned, for the browser that posted it.
+
+    Only the browser holding the comment's receipt (left by the intake's 303) gets it:
+    anyone can put a comment's id in ``?comment=``.
+
+    Args:
+        comment_id: The id from the intake's redirect.
+
+    Returns:
+        A new token, or ``None`` (no receipt, another comment's, not published, no
+        e-mail address).
+    """
+    held_id, _, receipt = request.cookies.get(RECEIPT_COOKIE, "").partition(".")
+    svc = services()
+    if held_id != comment_id or not receipt or not svc.tokens.receipt_matches(held_id, receipt):
+        return None
+    comment = svc.store.get(comment_id)
+    if comment is None or comment.status is not CommentStatus.PUBLISHED:
+        return None
+    if not comment.author_email:
+        return None
+    return svc.tokens.issue(comment.id, comment.author_email)
+
+
+def kept_token() -> str:
+    """The commenter token the visitor's browser keeps, when it looks like one."""
+    token = request.cookies.get(TOKEN_COOKIE, "")
+    return token if _TOKEN_SHAPE.match(token) else ""
+
+
 def render_demo(
     *,
     status_code: int = 200,
@@ -242,6 +308,7 @@ def render_demo(
     challenge: Challenge | None = None,
     cursor: str | None = None,
     notice: Notice | None = None,
+    commenter_token: str | None = None,
 ) -> Response:
     """Render the demo post.
 
@@ -251,6 +318,8 @@ def render_demo(
         challenge: The captcha to show; a fresh one by default.
         cursor: Show the page of comments after this cursor.
         notice: The status of the comment just posted.
+        commenter_token: The token to post with the form; by default the one the
+            browser keeps.
 
     Returns:
         The page.
@@ -276,6 +345,7 @@ def render_demo(
         honeypot_field=svc.settings.honeypot_field,
         body_max_chars=svc.settings.body_max_chars,
         name_required=svc.settings.author_name_required,
+        commenter_token=kept_token() if commenter_token is None else commenter_token,
     )
 
 
@@ -287,7 +357,8 @@ def demo_post() -> Response:
     notice = notice_for(posted[-1]) if posted else None
     cursor = request.args.get("cursor") or None
     try:
-        return render_demo(cursor=cursor, notice=notice)
+        token = earned_token(notice.comment_id) if notice and notice.published else None
+        response = render_demo(cursor=cursor, notice=notice, commenter_token=token)
     except InvalidCursorError:
         logger.info("demo page asked for an invalid comments cursor")
         return render_error_page(
@@ -308,3 +379,14 @@ def demo_post() -> Response:
             retry_after=RETRY_AFTER_SECONDS,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    if token:
+        response.set_cookie(
+            TOKEN_COOKIE,
+            token,
+            max_age=services().tokens.ttl_seconds,
+            httponly=True,
+            samesite="Lax",
+            secure=secure_cookies(services().settings),
+        )
+        response.delete_cookie(RECEIPT_COOKIE)
+    return response

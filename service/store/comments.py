@@ -15,6 +15,7 @@ from typing import cast
 
 import redis
 
+from service.commenter_tokens import normalised_address
 from service.store import keys, scripts
 from service.store.models import Comment, CommentStatus
 
@@ -182,7 +183,7 @@ class CommentStore:
                 d.model_version,
                 json.dumps(list(d.reasons)),
                 c.created_at,
-                keys.email_digest(c.author_email) if c.author_email else "",
+                "",  # the approved-authors set is no longer written (commenter tokens)
             ]
         decided = self._decide(keys=redis_keys, args=args)
         return [i.decode() if isinstance(i, bytes) else str(i) for i in decided]
@@ -193,8 +194,9 @@ class CommentStore:
         A comment whose id exists already is left as it is, so a second import of the
         same export (same derived ids) adds nothing and does not undo moderation since.
         A reply keeps its ``parent_id`` only when that parent is published (imported
-        earlier, or earlier in this batch). Imported e-mail addresses are not added to
-        the approved authors: an export's approvals are not this site's.
+        earlier, or earlier in this batch). No commenter token is ever issued for an
+        imported comment (there was no 202, so no receipt): an export's approvals are
+        not this site's.
 
         Args:
             comments: Comments with status ``published``, in the order to store them.
@@ -242,13 +244,31 @@ class CommentStore:
 
     # -- authors ----------------------------------------------------------------
 
-    def previously_approved(self, emails: Sequence[str]) -> list[bool]:
-        """For each e-mail address, whether its author has a published comment."""
-        if not emails:
-            return []
-        digests = [keys.email_digest(e) if e else "" for e in emails]
-        found = self.client.smismember(keys.APPROVED_AUTHORS, digests)
-        return [bool(flag) and bool(e) for flag, e in zip(found, emails, strict=True)]
+    def previously_approved(self, comments: Sequence[Comment]) -> list[bool]:
+        """For each comment, whether its commenter token still vouches for its author.
+
+        Intake checked the token (signature, age, that it names the comment's e-mail
+        address) and kept the id of the comment that earned it (``vouched_by``). That
+        comment must still be published, by the same address: a moderator who marks it
+        spam or rejects it revokes the token. A bare e-mail address counts for nothing.
+        """
+        earning = [c.vouched_by for c in comments]
+        with self.client.pipeline(transaction=False) as pipe:
+            for comment_id in earning:
+                if comment_id:
+                    pipe.hmget(keys.comment(comment_id), ["status", "author_email"])
+            found = iter(pipe.execute())
+        vouched = []
+        for comment, comment_id in zip(comments, earning, strict=True):
+            status, email = next(found) if comment_id else (None, None)
+            vouched.append(
+                comment_id not in ("", comment.id)
+                and status == CommentStatus.PUBLISHED.value.encode()
+                and email is not None
+                and bool(comment.author_email)
+                and normalised_address(email.decode()) == normalised_address(comment.author_email)
+            )
+        return vouched
 
     # -- public listing -----------------------------------------------------------
 

@@ -10,7 +10,11 @@ DEFAULT_SITE = "default"
 PENDING = PREFIX + "pending"  # zset id -> created_at: stored, waiting for a worker
 INFLIGHT = PREFIX + "inflight"  # zset id -> lease deadline: claimed by a worker
 DRAIN_SCHEDULED = PREFIX + "drain:scheduled"  # flag: a scoring job is queued
-APPROVED_AUTHORS = PREFIX + "authors:approved"  # set of e-mail digests with a published comment
+#: Retired: unkeyed digests of the e-mail addresses with a published comment, which made
+#: anyone typing such an address "previously approved" (issue 13). Commenter tokens
+#: (service.commenter_tokens) replaced it; nothing writes or reads it, and the scripts'
+#: slot for it stays only until they are next reworked. Delete it when upgrading.
+APPROVED_AUTHORS = PREFIX + "authors:approved"
 FEEDBACK = PREFIX + "feedback"  # stream of moderators' labels (approve = ham, spam = spam)
 AUDIT = PREFIX + "audit"  # stream of moderation decisions
 CLIENT_DATA_CURSOR = PREFIX + "privacy:cursor"  # JSON [created_at, id]: IPs hashed up to here
@@ -45,11 +49,6 @@ def spent_nonce(nonce: str) -> str:
 def captcha_attempts(nonce: str) -> str:
     """Counter of wrong answers given to one captcha token."""
     return f"{PREFIX}captcha:attempts:{nonce}"
-
-
-def email_digest(email: str) -> str:
-    """Digest of a normalised e-mail address, so sets never hold addresses in clear."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 def campaigns(site: str) -> str:

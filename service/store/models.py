@@ -46,6 +46,9 @@ class Comment:
     reasons: list[str] = field(default_factory=list)
     decided_at: float | None = None
     moderated_by: str = ""
+    #: The earning comment of the valid commenter token this comment came with ('' for
+    #: none): the worker trusts the author while that comment is still published.
+    vouched_by: str = ""
 
     def to_redis(self) -> dict[str, str]:
         """Flatten into the string fields of a new Redis hash.
@@ -96,6 +99,7 @@ class Comment:
             reasons=json.loads(data["reasons"]) if data.get("reasons") else [],
             decided_at=float(decided) if decided not in (None, "") else None,
             moderated_by=data.get("moderated_by", ""),
+            vouched_by=data.get("vouched_by", ""),
         )
 
     @property

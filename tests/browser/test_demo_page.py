@@ -183,3 +183,35 @@ def test_the_form_works_with_the_keyboard_alone(page: Page) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"\?comment=[\w-]+#comment-status$"))
     expect(page.locator("#comment-status")).to_have_text("Your comment is awaiting moderation.")
+
+
+def test_a_returning_commenter_is_known_by_the_cookie_not_the_address(
+    page: Page, workers: Workers
+) -> None:
+    # Issue 13: the demo keeps the commenter token in an HttpOnly cookie once the first
+    # comment is published; the same address from a browser without it is a stranger's.
+    def post_as_carol(body: str) -> None:
+        page.goto("/")
+        fill_comment(page, body=body, name="Carol", email="carol@example.org")
+        field(page, "Spam check").fill(captcha_answer(page))
+        post_comment(page)
+
+    post_as_carol("First visit: the part about the lighthouse keeper made me smile.")
+    workers.burst(**PUBLISH_ALL)
+    page.reload()  # the page exchanges the receipt for the token, kept in a cookie
+    expect(page.locator("#comment-status")).to_contain_text("your comment is published")
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["cg_demo_commenter"]["httpOnly"]
+    assert "cg_demo_receipt" not in cookies
+
+    every_score_held = {"COMMENTGATE_PUBLISH_BELOW": "0", "COMMENTGATE_SPAM_ABOVE": "1"}
+    post_as_carol("Second visit: I tried the recipe from the footnote, it worked.")
+    workers.burst(**every_score_held)
+    page.reload()
+    expect(page.locator("#comment-status")).to_contain_text("your comment is published")
+
+    page.context.clear_cookies()  # another browser, typing carol's address
+    post_as_carol("Not really carol: great post, visit my page for more.")
+    workers.burst(**every_score_held)
+    page.reload()
+    expect(page.locator("#comment-status")).to_have_text("Your comment is awaiting moderation.")

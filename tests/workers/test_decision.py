@@ -42,6 +42,29 @@ POLICY = Policy(publish_below=0.2, spam_above=0.9, max_links=2)
         (Facts(score=0.05, too_fast=True), POLICY, "held", ("too_fast",)),
         (Facts(score=0.5, previously_approved=True), POLICY, "published", ("previously_approved",)),
         (Facts(score=0.95, previously_approved=True), POLICY, "spam", ("model_score",)),
+        (Facts(score=0.05, previously_approved=True), POLICY, "published", ("model_score",)),
+        # A known author keeps the link, phone-number and too-fast holds (issue 13).
+        (Facts(score=0.5, previously_approved=True, links=3), POLICY, "held", ("links",)),
+        (Facts(score=0.05, previously_approved=True, links=3), POLICY, "held", ("links",)),
+        (
+            Facts(score=0.5, previously_approved=True, phone_numbers=1),
+            POLICY,
+            "held",
+            ("phone_numbers",),
+        ),
+        (Facts(score=0.5, previously_approved=True, too_fast=True), POLICY, "held", ("too_fast",)),
+        (
+            Facts(score=0.95, previously_approved=True, views_agree=False),
+            POLICY,
+            "held",
+            ("model_score", "unfamiliar"),
+        ),
+        (
+            Facts(score=0.05, previously_approved=True, blocklisted=True),
+            POLICY,
+            "spam",
+            ("blocklist",),
+        ),
         (Facts(score=0.5, allowlisted=True), POLICY, "published", ("allowlist",)),
         (
             Facts(score=0.05),

@@ -128,21 +128,19 @@ def test_blocklist_files_as_spam(
     assert redis_client.hget(keys.comment(clean), "status") == b"published"
 
 
-def test_previously_approved_author_is_published(
+def test_an_earlier_published_address_alone_is_not_trusted(
     client: FlaskClient, workers: Workers, redis_client: redis.Redis
 ) -> None:
+    # Issue 13: trust follows a commenter token (tests/workers/test_commenter_trust.py),
+    # never the bare e-mail address of an earlier published comment.
     first = post(client, author_email="ada@example.org")
     workers.burst(**PUBLISH_ALL)
     assert redis_client.hget(keys.comment(first), "status") == b"published"
-    second = post(
-        client,
-        author_email="ADA@example.org",
-        body="again, see http://a-shop.com http://b-shop.com http://c-shop.com",
-    )
+    second = post(client, author_email="ADA@example.org", body="a second, unremarkable note")
     workers.burst(COMMENTGATE_PUBLISH_BELOW="0", COMMENTGATE_SPAM_ABOVE="1")
     stored = redis_client.hgetall(keys.comment(second))
-    assert stored[b"status"] == b"published"
-    assert b"previously_approved" in stored[b"reasons"]
+    assert stored[b"status"] == b"held"
+    assert json.loads(stored[b"reasons"]) == ["model_score"]
 
 
 def test_too_fast_captcha_is_held(

@@ -16,7 +16,8 @@ from werkzeug.routing import Map
 from werkzeug.test import TestResponse
 
 from service.api.openapi import ROUTES, build_document, openapi_path, undocumented
-from tests.conftest import THREAD, auth, decided, new_comment
+from service.commenter_tokens import CommenterTokens
+from tests.conftest import TEST_SECRET, THREAD, auth, decided, new_comment
 
 JSON_TYPES = ("application/json", "application/problem+json")
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -177,7 +178,22 @@ def raw(data: bytes | str, content_type: str = "application/json", **kwargs: Any
 def public_cases(client: FlaskClient, redis_client: redis.Redis) -> list[Case]:
     published = decided(redis_client, "published")
     intake = "POST /api/v1/comments"
+    receipts = CommenterTokens(TEST_SECRET, ttl_seconds=60)
+    earned = decided(redis_client, "published", email="carol@example.org")
+    held = decided(redis_client, "held", email="carol@example.org")
+    exchange = "POST /api/v1/comments/{}/commenter-token"
+
+    def receipt(comment_id: str) -> dict[str, Any]:
+        return {"json": {"receipt": receipts.receipt(comment_id)}}
+
     return [
+        (exchange.format(earned), receipt(earned), 200),
+        (exchange.format(earned), {"json": {"receipt": "0" * 32}}, 404),
+        (exchange.format(held), receipt(held), 409),
+        (exchange.format(published), receipt(published), 422),
+        (exchange.format(earned), {"json": {}}, 422),
+        (exchange.format(earned), raw(b"{"), 400),
+        (exchange.format(earned), raw(b"x", "text/plain"), 415),
         ("GET /api/v1/captcha", {}, 200),
         (intake, {"json": new_comment(client)}, 202),
         (intake, {"data": new_comment(client), "headers": BROWSER}, 303),
@@ -308,6 +324,7 @@ def edge_cases(make_settings: Any, tokens: dict[str, str]) -> Iterator[tuple[Fla
         ("POST /api/v1/comments", {"json": new_comment(down)}, 503),
         ("GET /api/v1/comments?thread=t", {}, 503),
         (f"GET /api/v1/comments/{UNKNOWN}", {}, 503),
+        (f"POST /api/v1/comments/{UNKNOWN}/commenter-token", {"json": {"receipt": "r"}}, 503),
         ("GET /readyz", {}, 503),
         ("GET /metrics", {}, 503),
         ("GET /api/v1/moderation/me", {"headers": auth(tokens["moderator"])}, 503),
