@@ -11,7 +11,7 @@ averaged over ``--seeds`` draws:
 * ``base``: the shared base model alone;
 * ``before``: the project's previous learning (continue training the base model with
   ``partial_fit``, 10 epochs, a lone moderator's labels weighing 0.5, no replay), which
-  by default did not run at all before the feedback holdout held 10 comments of each
+  by default did not run at all before its feedback holdout held 10 comments of each
   class;
 * ``site layer``: the site's layer on top of the base (what ``update_model`` trains),
   with the share of updates the guard refused, and the decision at the site's own

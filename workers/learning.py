@@ -1,32 +1,29 @@
-"""Learning from moderators: the RQ job that updates the model from their decisions.
+"""Learning from moderators: the RQ job that trains a site's layer from its labels.
 
 Every approve (ham) and spam decision is an entry of the feedback stream
 (:data:`service.store.keys.FEEDBACK`) and schedules :func:`update_model` on the
-``commentgate.learning`` queue. The job:
+``commentgate.learning`` queue. The job, for one site:
 
-1. reads the entries after the last consumed one (the cursor, kept in Redis and moved
-   only when an update completes), keeping each comment's latest label and skipping
-   comments purged since;
-2. weighs the examples so that no moderator carries more than
-   ``COMMENTGATE_FEEDBACK_MODERATOR_CAP`` of the update and the update never weighs more
-   than ``COMMENTGATE_FEEDBACK_WEIGHT`` examples (:func:`moderator_weights`);
-3. continues training the current model on them (:meth:`classifier.SpamModel.updated`),
-   replaying the base data beside them when it is configured (so that a one-sided batch,
-   e.g. fifty approvals, does not drag the model towards one class); the learnt weights
-   keep what moderators taught even after the comments are purged;
-4. validates the candidate beside the current model on the base data
-   (``COMMENTGATE_VALIDATION_DATA``) or, without it, on a fixed holdout of the feedback
-   (one comment in :data:`HOLDOUT_EVERY`, never trained on): it is promoted only if
-   neither ROC AUC nor F1 at the model's ``spam_above`` drops by more than
-   ``COMMENTGATE_LEARNING_MAX_DROP``;
+1. reads the entries after the last consumed one (the cursor), keeping each comment's
+   latest label and skipping comments purged since, and adds them to the site's
+   labelled history as hashed feature vectors (:mod:`service.site_labels`; imports add
+   to the same history), then moves the cursor;
+2. sets aside labellers whose labels contradict everybody else's
+   (:func:`classifier._site_learning.contradicting_labellers`);
+3. weighs the labels so that no moderator carries more than
+   ``COMMENTGATE_FEEDBACK_MODERATOR_CAP`` of the moderators' weight over the whole
+   history (:func:`labeller_weights`);
+4. trains the site's layer on the whole history (``train_site_model``) and judges it
+   (``judge_site_model``: base contradiction, the reference set shipped with the base
+   model, signal);
 5. stores the candidate with its model card (decision and figures recorded in it) in
    the model registry and, if it passed, makes it current. Workers switch at their next
    batch.
 
-Feedback is learnt in batches: the job waits until the oldest unconsumed entry is
-``COMMENTGATE_LEARNING_DELAY_SECONDS`` old (it re-queues itself for then), so a burst
-of decisions makes one update, not one per click. Logs carry ids and counts, never
-comment text.
+Labels are learnt in batches: the job waits until the oldest unconsumed entry is
+``COMMENTGATE_LEARNING_DELAY_SECONDS`` old (it re-queues itself for then), so a burst of
+decisions makes one update. A history is judged once per change. Logs carry ids and
+counts, never comment text.
 """
 
 from __future__ import annotations
