@@ -32,7 +32,8 @@ from tests.classifier.conftest import synthetic
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers, wait_for
 from workers import learning
-from workers.learning import CURSOR_KEY, labeller_weights, moderator_weights
+from workers.feedback import labeller_weights, moderator_weights
+from workers.learning import CURSOR_KEY
 
 BASE_VERSION = load_model().version
 
