@@ -35,6 +35,17 @@ def unavailable(detail: str) -> dict[str, Any]:
     }
 
 
+def out_of_memory(exc: redis.RedisError) -> bool:
+    """Whether Redis refused a write for lack of memory (``-OOM``).
+
+    Redis 7 keeps the ``OOM`` code of a write refused inside a Lua script (redis-py
+    raises ``OutOfMemoryError``); Redis 6.2 wraps it in a plain script error.
+    """
+    return isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in str(
+        exc
+    )
+
+
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     """A problem body as a response with its status (an HTML page for browser forms)."""
     if has_request_context():
@@ -93,8 +104,10 @@ def register_error_handlers(app: Flask) -> None:
         logger.warning("redis unavailable during %s %s: %s", request.method, request.path, exc)
         return problem_response(unavailable("storage is unreachable; retry shortly"), RETRY_AFTER)
 
-    @app.errorhandler(redis.exceptions.OutOfMemoryError)
-    def _redis_full(exc: redis.exceptions.OutOfMemoryError) -> Response:
+    @app.errorhandler(redis.ResponseError)
+    def _redis_refused(exc: redis.ResponseError) -> Response:
+        if not out_of_memory(exc):
+            return _unexpected(exc)
         # Redis refused a write (maxmemory reached): nothing was changed; an operator
         # must free memory or raise the limit (docs/operations.md, "A full Redis").
         logger.error("redis out of memory during %s %s: %s", request.method, request.path, exc)

@@ -93,3 +93,33 @@ def test_an_unhandled_error_is_logged_with_its_traceback(
     [record] = [r for r in caplog.records if r.name == "service.problems"]
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], RuntimeError)
+
+
+def test_a_script_refused_by_redis_6_is_a_503_too(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis 6.2 wraps a write refused inside a Lua script in a plain script error."""
+    payload = new_comment(client)
+
+    def refused_in_script(*_args: Any, **_kwargs: Any) -> Any:
+        raise redis.ResponseError(
+            "Error running script (call to f_0123): @user_script:5: @user_script: 5: "
+            "-OOM command not allowed when used memory > 'maxmemory'."
+        )
+
+    monkeypatch.setattr(CommentStore, "accept", refused_in_script)
+    response = client.post("/api/v1/comments", json=payload)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+
+
+def test_other_redis_errors_are_still_500(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = new_comment(client)
+
+    def wrong_type(*_args: Any, **_kwargs: Any) -> Any:
+        raise redis.ResponseError("WRONGTYPE Operation against a key holding the wrong kind")
+
+    monkeypatch.setattr(CommentStore, "accept", wrong_type)
+    assert client.post("/api/v1/comments", json=payload).status_code == 500
