@@ -386,7 +386,8 @@ def apply_decision(
         with_events=bool(svc.settings.webhooks),
         request_id=request_id,
     )
-    outbox.drain_soon(svc.redis, svc.queues, svc.settings)
+    if svc.settings.webhooks or TRANSITIONS[action][1]:  # the outbox got something
+        outbox.drain_soon(svc.redis, svc.queues, svc.settings)
     return outcomes
 
 
