@@ -20,6 +20,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 import redis
+from rq import Queue
 
 from service import outbox
 from service.moderation.accounts import ModeratorStore
@@ -44,6 +45,11 @@ pytestmark = pytest.mark.slow
 #: Bytes of head room above what Redis uses once the warm-up is decided: the stream
 #: of comments (and the workers' writes) fills it in a few hundred comments.
 HEADROOM = 200_000
+#: The events of a worker's decision.
+WORKER_EVENTS = frozenset({"comment.published", "comment.held", "comment.spam"})
+#: Seconds for the backlog of a full Redis to be decided once it has room (a loaded
+#: test machine decides slowly: a bound, not a wait).
+DECIDE_TIMEOUT = 120.0
 #: Seconds for every webhook to arrive once Redis has room again.
 DELIVERY_TIMEOUT = 60.0
 
@@ -67,6 +73,18 @@ def delivered_about(client: redis.Redis, receiver: WebhookReceiver) -> dict[str,
         event = json.loads(body)
         found.setdefault(event["data"]["id"], set()).add(event["type"])
     return found
+
+
+def webhook_jobs(client: redis.Redis) -> dict[str, int]:
+    """Delivery jobs by RQ registry, for a failure message."""
+    queue = Queue(WEBHOOKS, connection=client)
+    return {
+        "queued": queue.count,
+        "started": queue.started_job_registry.count,
+        "scheduled": queue.scheduled_job_registry.count,
+        "failed": queue.failed_job_registry.count,
+        "finished": queue.finished_job_registry.count,
+    }
 
 
 def test_a_full_redis_refuses_with_503_and_loses_nothing_once_freed(
@@ -153,7 +171,7 @@ def test_a_full_redis_refuses_with_503_and_loses_nothing_once_freed(
 
         ids = poster.accepted_ids()
         assert not [i for i, s in statuses(client, ids).items() if s is None]
-        wait_decided_by_the_same_processes(client, ids, processes, web)
+        wait_decided_by_the_same_processes(client, ids, processes, web, timeout=DECIDE_TIMEOUT)
 
         for comment_id in warm[5:8]:
             response = moderate(http, token, comment_id, "spam")
@@ -162,9 +180,14 @@ def test_a_full_redis_refuses_with_503_and_loses_nothing_once_freed(
         committed = [i for i, code in moderated.items() if code == 200]
         assert all(s == "spam" for s in statuses(client, committed).values())
 
+        def decided_event(about: dict[str, set[str]], comment_id: str) -> bool:
+            # Published, or spam once the moderator's labels make a campaign of the
+            # stream's look-alike comments.
+            return bool(about.get(comment_id, set()) & WORKER_EVENTS)
+
         def everything_delivered() -> bool:
             about = delivered_about(client, receiver)
-            return all("comment.published" in about.get(i, ()) for i in ids) and all(
+            return all(decided_event(about, i) for i in ids) and all(
                 "comment.moderated" in about.get(i, ()) for i in committed
             )
 
@@ -172,10 +195,11 @@ def test_a_full_redis_refuses_with_503_and_loses_nothing_once_freed(
         while not everything_delivered():
             if time.monotonic() > deadline:
                 about = delivered_about(client, receiver)
-                missing = [i for i in ids if "comment.published" not in about.get(i, ())]
+                missing = [i for i in ids if not decided_event(about, i)]
                 pytest.fail(
                     f"{len(missing)} of {len(ids)} decided comments never reached the "
-                    f"receiver; outbox holds {outbox.pending(client)}\n{processes.logs()}"
+                    f"receiver; outbox holds {outbox.pending(client)}; webhook jobs "
+                    f"{webhook_jobs(client)}\n{processes.logs()}"
                 )
             time.sleep(0.05)
         wait_for(lambda: outbox.pending(client) == 0, timeout=30, what="the outbox drained")
