@@ -1,9 +1,12 @@
-"""Webhook events: stored in Redis and queued for delivery, one job per receiver.
+"""Webhook events: built with the state change, stored and queued from the outbox.
 
 Both the workers (``comment.published``, ``comment.held``, ``comment.spam``) and the
-moderation API (``comment.moderated``) emit events through :func:`emit`; delivery
-happens in :mod:`workers.webhooks` on the webhooks queue, so a slow or dead receiver
-never stalls scoring or moderation.
+moderation API (``comment.moderated``) build their events with :func:`new_event`
+before the Lua script that changes the comments runs; the script appends them to the
+outbox (:mod:`service.outbox`) in the same step, so a committed change never loses
+its events. Draining the outbox stores each event and queues its deliveries with
+:func:`store_and_queue`; delivery happens in :mod:`workers.webhooks` on the webhooks
+queue, so a slow or dead receiver never stalls scoring or moderation.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import redis
+from redis.client import Pipeline
 
 from service.queues import Queues
 from service.settings import Settings
@@ -46,29 +49,35 @@ def payload(
     return {"type": event_type, "created_at": isoformat(time.time()), "data": data}
 
 
-def emit(
-    client: redis.Redis, queues: Queues, settings: Settings, events: Sequence[dict[str, Any]]
-) -> list[str]:
-    """Store events and queue their deliveries to every configured receiver.
+def new_event(
+    event_type: str, comment: Comment, extra: dict[str, Any] | None = None
+) -> tuple[str, str]:
+    """A new event's id and JSON body, for the outbox.
 
-    Returns:
-        The ids of the stored events (none when no receiver is configured).
+    The id is fixed here, once: it is the ``webhook-id`` of every delivery of the
+    event, however often the outbox is drained.
+    """
+    event_id = "evt_" + secrets.token_urlsafe(12)
+    body = {"id": event_id, **payload(event_type, comment, extra)}
+    return event_id, json.dumps(body, separators=(",", ":"))
+
+
+def store_and_queue(
+    pipe: Pipeline, queues: Queues, settings: Settings, events: Sequence[tuple[str, str]]
+) -> None:
+    """Add to ``pipe`` what stores events and queues their deliveries to every receiver.
+
+    Nothing is added when no receiver is configured.
     """
     urls = list(settings.webhooks)
     if not urls or not events:
-        return []
-    ids: list[str] = []
-    with client.pipeline(transaction=False) as pipe:
-        for event in events:
-            event_id = "evt_" + secrets.token_urlsafe(12)
-            body = json.dumps({"id": event_id, **event}, separators=(",", ":"))
-            pipe.set(event_key(event_id), body, ex=EVENT_TTL)
-            ids.append(event_id)
-        pipe.execute()
+        return
+    for event_id, body in events:
+        pipe.set(event_key(event_id), body, ex=EVENT_TTL)
     queues.enqueue_webhooks(
-        [(event_id, url) for event_id in ids for url in urls],
+        [(event_id, url) for event_id, _ in events for url in urls],
         max_retries=settings.webhook_max_retries,
         backoff=settings.webhook_backoff_seconds,
         timeout=settings.webhook_timeout_seconds,
+        pipeline=pipe,
     )
-    return ids

@@ -20,6 +20,32 @@ PROBLEM_MIMETYPE = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
 
 
+#: The headers of a 503 while Redis is unreachable or full.
+RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def unavailable(detail: str) -> dict[str, Any]:
+    """The problem body of a 503: storage is unreachable or full, nothing changed."""
+    return {
+        "type": "about:blank",
+        "title": "Service unavailable",
+        "status": 503,
+        "code": "unavailable",
+        "detail": detail,
+    }
+
+
+def out_of_memory(exc: redis.RedisError) -> bool:
+    """Whether Redis refused a write for lack of memory (``-OOM``).
+
+    Redis 7 keeps the ``OOM`` code of a write refused inside a Lua script (redis-py
+    raises ``OutOfMemoryError``); Redis 6.2 wraps it in a plain script error.
+    """
+    return isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in str(
+        exc
+    )
+
+
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     """A problem body as a response with its status (an HTML page for browser forms)."""
     if has_request_context():
@@ -76,18 +102,20 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(redis.TimeoutError)
     def _redis_down(exc: redis.RedisError) -> Response:
         logger.warning("redis unavailable during %s %s: %s", request.method, request.path, exc)
-        body = {
-            "type": "about:blank",
-            "title": "Service unavailable",
-            "status": 503,
-            "code": "unavailable",
-            "detail": "storage is unreachable; retry shortly",
-        }
-        return problem_response(body, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return problem_response(unavailable("storage is unreachable; retry shortly"), RETRY_AFTER)
+
+    @app.errorhandler(redis.ResponseError)
+    def _redis_refused(exc: redis.ResponseError) -> Response:
+        if not out_of_memory(exc):
+            return _unexpected(exc)
+        # Redis refused a write (maxmemory reached): nothing was changed; an operator
+        # must free memory or raise the limit (docs/operations.md, "A full Redis").
+        logger.error("redis out of memory during %s %s: %s", request.method, request.path, exc)
+        return problem_response(unavailable("storage is full; retry shortly"), RETRY_AFTER)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        logger.error("unhandled error during %s %s", request.method, request.path)
+        logger.error("unhandled error during %s %s", request.method, request.path, exc_info=exc)
         body = {
             "type": "about:blank",
             "title": "Internal server error",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
+from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.job import Job
 
@@ -67,19 +68,25 @@ class Queues:
         """Queue a model update from new moderator feedback, unless one is waiting.
 
         The update job clears :data:`LEARNING_SCHEDULED` when it starts, so feedback
-        arriving during an update schedules the next one.
+        arriving during an update schedules the next one. When the job cannot be
+        queued (Redis refused it: out of memory), the flag is cleared again, so the
+        next attempt queues it rather than waiting an hour for the flag to expire.
         """
         connection = self.learning.connection
         if not connection.set(LEARNING_SCHEDULED, "1", nx=True, ex=3600):
             return None
-        return self.learning.enqueue(
-            UPDATE_MODEL,
-            job_timeout=1800,
-            result_ttl=7 * 24 * 3600,
-            failure_ttl=FAILURE_TTL,
-            retry=Retry(max=2, interval=[60, 300]),
-            meta={"request_id": request_id} if request_id else None,
-        )
+        try:
+            return self.learning.enqueue(
+                UPDATE_MODEL,
+                job_timeout=1800,
+                result_ttl=7 * 24 * 3600,
+                failure_ttl=FAILURE_TTL,
+                retry=Retry(max=2, interval=[60, 300]),
+                meta={"request_id": request_id} if request_id else None,
+            )
+        except redis.RedisError:
+            connection.delete(LEARNING_SCHEDULED)  # DEL is allowed on a full Redis
+            raise
 
     def enqueue_webhooks(
         self,
@@ -88,10 +95,12 @@ class Queues:
         max_retries: int,
         backoff: int,
         timeout: float,
+        pipeline: Pipeline | None = None,
     ) -> list[Job]:
         """Queue one delivery job per (event id, receiver URL).
 
-        Retries wait ``backoff`` seconds, doubling each time (at most an hour).
+        Retries wait ``backoff`` seconds, doubling each time (at most an hour). With
+        ``pipeline``, the jobs are queued when the caller executes it.
         """
         intervals = [min(backoff * 2**i, 3600) for i in range(max(max_retries, 1))]
         data = [
@@ -105,4 +114,4 @@ class Queues:
             )
             for event_id, url in deliveries
         ]
-        return self.webhooks.enqueue_many(data) if data else []
+        return self.webhooks.enqueue_many(data, pipeline=pipeline) if data else []

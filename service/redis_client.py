@@ -56,16 +56,24 @@ def parse_sentinel_url(url: str) -> tuple[list[tuple[str, int]], str, int, str |
 
 
 def riding_out_outages(seconds: float = 60.0) -> dict[str, Any]:
-    """redis-py options that retry a command through a Redis restart of up to ``seconds``.
+    """redis-py options that retry a command through a Redis restart or a full Redis.
 
+    The retries last about ``seconds``.
     For long-running workers and the scheduler: RQ 3 exits when a connection error hits
     outside its dequeue loop, so their client rides out a restart instead. A command
     whose reply was lost may run twice; scoring is idempotent and the reconciler
-    re-queues anything a lost job held.
+    re-queues anything a lost job held. A write refused as out of memory (``-OOM``)
+    did not run (a Lua script is refused at its first write, before any change), so
+    it is retried the same way; past ``seconds`` the error reaches the caller, and
+    ``commentgate worker`` and ``scheduler`` start their loop again.
     """
     return {
         "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), int(seconds)),
-        "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
+        "retry_on_error": [
+            redis.ConnectionError,
+            redis.TimeoutError,
+            redis.exceptions.OutOfMemoryError,
+        ],
     }
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
+from collections.abc import Callable
 
 import click
+import redis
 from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
 
 from classifier.exceptions import ModelLoadError
 from service.cli.common import settings_or_exit
@@ -16,6 +21,52 @@ from workers import jobs
 from workers.runtime import WorkerRuntime, set_runtime
 
 logger = logging.getLogger(__name__)
+
+
+#: Seconds before a worker or the scheduler that stopped on an error starts again,
+#: doubling after each failed start up to the second figure.
+RESTART_BACKOFF = (1.0, 30.0)
+
+
+def run_until_stopped(
+    run: Callable[[], bool],
+    what: str,
+    *,
+    backoff: tuple[float, float] = RESTART_BACKOFF,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Run ``run`` again whenever it stops on an error, until it stops on request.
+
+    RQ's worker and cron scheduler leave their loop for good on an error they do not
+    expect, such as Redis refusing writes for lack of memory for longer than their
+    client retries (:func:`service.redis_client.riding_out_outages`). The process then
+    stays up and starts its loop again, so it resumes by itself once Redis recovers.
+
+    Args:
+        run: Runs the loop; returns True when it stopped on request (a signal, the end
+            of a burst), False when it stopped on an error (or raises it).
+        what: Names the loop in the log.
+        backoff: First and longest wait before starting again, in seconds.
+        sleep: Waits (tests pass their own).
+    """
+    delay = backoff[0]
+    while True:
+        started = time.monotonic()
+        try:
+            if run():
+                return
+            logger.error("%s stopped on an error; starting again in %.0f s", what, delay)
+        except (StopRequested, KeyboardInterrupt):
+            return
+        except Exception:
+            logger.exception("%s stopped on an error; starting again in %.0f s", what, delay)
+        if time.monotonic() - started > backoff[1]:
+            delay = backoff[0]  # it ran for a while: this is a new failure
+        try:
+            sleep(delay)
+        except (StopRequested, KeyboardInterrupt):
+            return
+        delay = min(delay * 2, backoff[1])
 
 
 def _runtime() -> WorkerRuntime:
@@ -55,8 +106,20 @@ def worker(burst: bool, queue_names: str, worker_class: str, name: str | None) -
         raise click.ClickException(f"unknown queue {unknown[0]!r}; known: {', '.join(ALL_QUEUES)}")
     queues = [Queue(q, connection=runtime.redis) for q in names]
     cls = SimpleWorker if worker_class == "simple" else Worker
-    rq_worker = cls(queues, connection=runtime.redis, name=name)
-    rq_worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    previous: list[Worker | SimpleWorker] = []
+
+    def work() -> bool:
+        if previous:  # it stopped on an error: its registration may be left behind
+            with contextlib.suppress(redis.RedisError):
+                previous.pop().register_death()  # type: ignore[no-untyped-call]
+        rq_worker = cls(queues, connection=runtime.redis, name=name)
+        previous.append(rq_worker)
+        rq_worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        # RQ returns from work() on a stop request, at the end of a burst, and after
+        # logging an error it does not handle.
+        return burst or rq_worker._shutdown_requested_date is not None
+
+    run_until_stopped(work, f"worker {name or ''}".strip())
 
 
 @click.command()
@@ -99,4 +162,9 @@ def scheduler(interval: int) -> None:
         failure_ttl=7 * 24 * 3600,
         name=PURGE_CLIENT_DATA,
     )
-    cron.start()  # type: ignore[no-untyped-call]
+
+    def run() -> bool:
+        cron.start()  # type: ignore[no-untyped-call]
+        return True  # it returns only on a stop request, and raises on an error
+
+    run_until_stopped(run, "scheduler")

@@ -17,7 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 from rq import get_current_job
 
 from classifier import CommentInput, count_links, count_phones
-from service import events, metrics
+from service import events, metrics, outbox
 from service.logs import request_id_var
 from service.moderation.decisions import Moderation
 from service.privacy import ClientDataPurge, pseudonym_key
@@ -144,7 +144,7 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
                 reasons=reasons,
             )
         )
-    decided = set(rt.store.record_decisions(decisions))
+    decided = set(rt.store.record_decisions(decisions, _events(rt, decisions)))
     rt.store.release(ids)
     applied = [d for d in decisions if d.comment.id in decided]
     _record_metrics(rt, applied)
@@ -181,13 +181,17 @@ def _record_metrics(rt: WorkerRuntime, decisions: list[Decision]) -> None:
     rt.metrics.model_seen(decisions[0].model_version)
 
 
+def _events(rt: WorkerRuntime, decisions: list[Decision]) -> list[tuple[str, str] | None]:
+    """Each decision's webhook event, recorded with it (none without receivers)."""
+    if not rt.settings.webhooks:
+        return [None] * len(decisions)
+    return [events.new_event(EVENT_TYPES[d.status], _decided_view(d)) for d in decisions]
+
+
 def _emit_events(rt: WorkerRuntime, decisions: list[Decision]) -> None:
-    events.emit(
-        rt.redis,
-        rt.queues,
-        rt.settings,
-        [events.payload(EVENT_TYPES[d.status], _decided_view(d)) for d in decisions],
-    )
+    """Queue the deliveries of the events recorded with the decisions (in the outbox)."""
+    if decisions and rt.settings.webhooks:
+        outbox.drain_soon(rt.redis, rt.queues, rt.settings)
 
 
 def _decided_view(d: Decision) -> Comment:
@@ -233,6 +237,8 @@ def deliver_webhook(event_id: str, url: str) -> int:
 def reconcile() -> dict[str, Any]:
     """Re-queue scoring when comments wait too long or a worker died holding some.
 
+    Also queues the follow-up work (webhooks, model updates) left in the outbox by a
+    change whose process could not queue it (see :mod:`service.outbox`).
     Run every few seconds by ``commentgate scheduler``; idempotent.
     """
     rt = get_runtime()
@@ -250,7 +256,16 @@ def reconcile() -> dict[str, Any]:
             inflight,
             expired,
         )
-    return {"pending": pending, "inflight": inflight, "expired": expired, "requeued": requeued}
+    drained = outbox.drain(rt.redis, rt.queues, rt.settings)
+    if drained:
+        logger.info("reconciler queued the follow-up work of %s outbox entries", drained)
+    return {
+        "pending": pending,
+        "inflight": inflight,
+        "expired": expired,
+        "requeued": requeued,
+        "outbox": drained,
+    }
 
 
 @_job

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import time
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import redis
 
-from service import campaigns, events
+from service import campaigns, events, outbox
 from service.store import Comment, CommentStatus, CommentStore, Page, isoformat, keys
 from service.store.scripts import MODERATE
 
@@ -133,8 +134,14 @@ class Moderation:
         action: Action,
         moderator: str,
         expected: Sequence[str | None] | None = None,
+        *,
+        with_events: bool = False,
+        request_id: str = "",
     ) -> list[Outcome]:
         """Apply one action to comments, all or nothing.
+
+        The work that follows (``comment.moderated`` events, a model update for approve
+        and spam) goes to the outbox in the same step (:mod:`service.outbox`).
 
         Args:
             comment_ids: The comments.
@@ -142,6 +149,9 @@ class Moderation:
             moderator: Who does it (for the audit log and the feedback).
             expected: Per comment, the status the moderator saw; a comment whose status
                 differs is a conflict. ``None`` accepts any status.
+            with_events: Whether to add a webhook event per comment (receivers are
+                configured).
+            request_id: The request's id, carried by the model update job.
 
         Returns:
             Each comment's previous and new status.
@@ -164,6 +174,14 @@ class Moderation:
             keys.AUDIT,
             *(keys.status_index(s) for s in keys.DECIDED_STATUSES),
             keys.campaigns(keys.DEFAULT_SITE),
+            keys.OUTBOX,
+        ]
+        extra = {"action": action.value, "moderator": moderator, "previous_status": None}
+        moderated = [
+            events.new_event(
+                "comment.moderated", dataclasses.replace(found[i], status=status), extra
+            )
+            for i in comment_ids
         ]
         args: list[str | float | bytes] = [
             status.value,
@@ -172,6 +190,8 @@ class Moderation:
             time.time(),
             action.value,
             campaigns.STREAM_MAXLEN,
+            json.dumps(moderated) if with_events else "",
+            request_id,
         ]
         signatures = campaigns.record_signatures([found[i].body for i in comment_ids], label)
         for comment_id, seen, signature in zip(comment_ids, expected, signatures, strict=True):
@@ -348,31 +368,26 @@ def apply_decision(
 ) -> list[Outcome]:
     """A moderator's decision with its consequences: the one path the API and UI share.
 
-    Applies the action (all or nothing), emits ``comment.moderated`` webhook events and,
-    for approve and spam, schedules a model update from the new labels.
+    Applies the action (all or nothing) with, in the same step, its ``comment.moderated``
+    webhook events and, for approve and spam, a model update from the new labels in the
+    outbox; then queues them. A decision committed is answered as such: when queueing
+    fails (Redis refuses writes), the reconciler queues them later.
 
     Raises:
         UnknownCommentError: An id names no comment; nothing changed.
         StatusConflictError: A comment is not in ``expected``; nothing changed.
     """
     seen = [expected.value if expected else None] * len(comment_ids)
-    outcomes = Moderation(svc.redis, svc.store).act(comment_ids, action, moderator, seen)
-    comments = svc.store.get_many(comment_ids)
-    events.emit(
-        svc.redis,
-        svc.queues,
-        svc.settings,
-        [
-            events.payload(
-                "comment.moderated",
-                comment,
-                {"action": action.value, "moderator": moderator, "previous_status": o.previous},
-            )
-            for comment, o in zip(comments, outcomes, strict=True)
-        ],
+    outcomes = Moderation(svc.redis, svc.store).act(
+        comment_ids,
+        action,
+        moderator,
+        seen,
+        with_events=bool(svc.settings.webhooks),
+        request_id=request_id,
     )
-    if action in (Action.APPROVE, Action.SPAM):
-        svc.queues.enqueue_learning(request_id=request_id)
+    if svc.settings.webhooks or TRANSITIONS[action][1]:  # the outbox got something
+        outbox.drain_soon(svc.redis, svc.queues, svc.settings)
     return outcomes
 
 

@@ -159,17 +159,26 @@ class CommentStore:
         )
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
-    def record_decisions(self, decisions: Sequence[Decision]) -> list[str]:
+    def record_decisions(
+        self,
+        decisions: Sequence[Decision],
+        events: Sequence[tuple[str, str] | None] | None = None,
+    ) -> list[str]:
         """Store decisions for comments still pending; others are left as they are.
+
+        Args:
+            decisions: The decisions.
+            events: Per decision, its webhook event's id and body, or ``None``: each
+                decided comment's event goes to the outbox in the same step.
 
         Returns:
             The ids decided by this call (a decision repeated changes nothing).
         """
         if not decisions:
             return []
-        redis_keys = [keys.PENDING, keys.INFLIGHT, keys.APPROVED_AUTHORS]
+        redis_keys = [keys.PENDING, keys.INFLIGHT, keys.APPROVED_AUTHORS, keys.OUTBOX]
         args: list[str | float] = [time.time()]
-        for d in decisions:
+        for d, event in zip(decisions, events or [None] * len(decisions), strict=True):
             c = d.comment
             redis_keys += [
                 keys.comment(c.id),
@@ -184,6 +193,7 @@ class CommentStore:
                 json.dumps(list(d.reasons)),
                 c.created_at,
                 "",  # the approved-authors set is no longer written (commenter tokens)
+                *(event or ("", "")),
             ]
         decided = self._decide(keys=redis_keys, args=args)
         return [i.decode() if isinstance(i, bytes) else str(i) for i in decided]

@@ -17,6 +17,7 @@ DRAIN_SCHEDULED = PREFIX + "drain:scheduled"  # flag: a scoring job is queued
 APPROVED_AUTHORS = PREFIX + "authors:approved"
 FEEDBACK = PREFIX + "feedback"  # stream of moderators' labels (approve = ham, spam = spam)
 AUDIT = PREFIX + "audit"  # stream of moderation decisions
+OUTBOX = PREFIX + "outbox"  # stream of follow-up work committed with a state change
 CLIENT_DATA_CURSOR = PREFIX + "privacy:cursor"  # JSON [created_at, id]: IPs hashed up to here
 CLIENT_DATA_DEFERRED = PREFIX + "privacy:deferred"  # zset: past retention, still undecided
 DECIDED_STATUSES = ("published", "held", "spam", "rejected")

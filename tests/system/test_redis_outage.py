@@ -63,7 +63,11 @@ def start_backend(processes: Processes, server: RedisServer) -> None:
 
 
 def wait_decided_by_the_same_processes(
-    client: redis.Redis, ids: list[str], processes: Processes, web: LiveServer
+    client: redis.Redis,
+    ids: list[str],
+    processes: Processes,
+    web: LiveServer,
+    timeout: float = DECIDE_TIMEOUT,
 ) -> None:
     """Poll until every comment is decided, by the processes started at the beginning.
 
@@ -73,14 +77,14 @@ def wait_decided_by_the_same_processes(
     """
     assert web.proc.poll() is None, "the web server died:\n" + web.log()[-3000:]
     left = list(ids)
-    deadline = time.monotonic() + DECIDE_TIMEOUT
+    deadline = time.monotonic() + timeout
     while left:
         dead = [log.name for proc, log in processes.procs if proc.poll() is not None]
         if dead:
             pytest.fail(f"{dead} exited after the Redis outage\n{processes.logs()}")
         if time.monotonic() > deadline:
             pytest.fail(
-                f"{len(left)} of {len(ids)} comments not decided after {DECIDE_TIMEOUT} s "
+                f"{len(left)} of {len(ids)} comments not decided after {timeout} s "
                 f"(statuses {statuses(client, left[:3])})\n{processes.logs()}"
             )
         time.sleep(0.05)

@@ -384,12 +384,16 @@ def _http_error(exc: HTTPException) -> Response:
 
 @bp.errorhandler(redis.ConnectionError)
 @bp.errorhandler(redis.TimeoutError)
+@bp.errorhandler(redis.exceptions.OutOfMemoryError)
 def _redis_down(exc: redis.RedisError) -> Response:
-    logger.warning("redis unavailable during %s %s: %s", request.method, request.path, exc)
+    if isinstance(exc, redis.exceptions.OutOfMemoryError):
+        logger.error("redis out of memory during %s %s: %s", request.method, request.path, exc)
+    else:
+        logger.warning("redis unavailable during %s %s: %s", request.method, request.path, exc)
     return _message_page(
         503,
         "The queue is briefly unavailable",
-        "Storage cannot be reached right now, so nothing was changed. Try again shortly.",
+        "Storage is unavailable right now, so nothing was changed. Try again shortly.",
         headers={"Retry-After": "5"},
     )
 
