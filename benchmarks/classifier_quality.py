@@ -69,6 +69,18 @@ def run(
     return now.folds, before.folds
 
 
+def section(title: str, data: LabelledData, by: str, groups: np.ndarray, quiet: Any) -> None:
+    """Train and test each fold both ways and with the baseline; print the rows."""
+    now, before = run(data, by, quiet)
+    base = baseline(data, groups)
+    print(f"\n== {title} ==")
+    for index, (new, old) in enumerate(zip(now, before, strict=True)):
+        print(f"held out: {new['held_out']} (n={new['n']}, spam={new['spam']})")
+        print(row("commentgate now", new))
+        print(row("before (one source)", old))
+        print(f"  {'TF-IDF + LR':22s} AUC {base[index]:.3f}")
+
+
 def row(name: str, fold: dict[str, Any]) -> str:
     p = fold["policy"]
     return (
@@ -91,25 +103,18 @@ def main() -> None:
     started = time.perf_counter()
 
     both = read_labelled([*youtube, sms])
-    now, before = run(both, "source", quiet)
-    base = baseline(both, both.source_groups)
-    print("\n== leave one source out: train on the other source, test on this one ==")
-    for index, (new, old) in enumerate(zip(now, before, strict=True)):
-        print(f"held out: {new['held_out']} (n={new['n']}, spam={new['spam']})")
-        print(row("commentgate now", new))
-        print(row("before (one source)", old))
-        print(f"  {'TF-IDF + LR':22s} AUC {base[index]:.3f}")
-
+    section(
+        "leave one source out: train on the other source, test on this one",
+        both,
+        "source",
+        both.source_groups,
+        quiet,
+    )
     if not args.quick:
         videos = read_labelled(youtube)
-        now, before = run(videos, "file", quiet)
-        base = baseline(videos, videos.groups)
-        print("\n== leave one video out (YouTube Spam Collection) ==")
-        for index, (new, old) in enumerate(zip(now, before, strict=True)):
-            print(f"held out: {new['held_out']}")
-            print(row("commentgate now", new))
-            print(row("before (one source)", old))
-            print(f"  {'TF-IDF + LR':22s} AUC {base[index]:.3f}")
+        section(
+            "leave one video out (YouTube Spam Collection)", videos, "file", videos.groups, quiet
+        )
     site_learning.run(args.datasets, seeds=3 if args.quick else 5)
     print(f"\n{time.perf_counter() - started:.0f} s")
 
