@@ -239,7 +239,8 @@ def read_scoring_lines(lines: Iterable[str]) -> Iterator[CommentInput]:
     """Parse JSON lines of comments to score, lazily and in order.
 
     Args:
-        lines: Lines of text, each a JSON object with ``text`` and optional author fields.
+        lines: Lines of text, each a JSON object with ``body`` (the API's name; ``text``
+            is accepted too) and optional ``author_name``, ``author_url``, ``author_email``.
 
     Yields:
         One comment per non-blank line.
@@ -256,9 +257,9 @@ def read_scoring_lines(lines: Iterable[str]) -> Iterator[CommentInput]:
             raise DataError(f"line {line_no}: invalid JSON ({exc.msg})") from None
         if not isinstance(row, dict):
             raise DataError(f"line {line_no}: expected a JSON object")
-        text = row.get("text")
+        text = row.get("body", row.get("text"))  # the API's field name, or the training one
         if not isinstance(text, str):
-            raise DataError(f"line {line_no}: 'text' is missing or not a string")
+            raise DataError(f"line {line_no}: 'body' (or 'text') is missing or not a string")
         extra = {k: row.get(k) for k in _OPTIONAL}
         for key, value in extra.items():
             if value is not None and not isinstance(value, str):

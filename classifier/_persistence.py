@@ -288,7 +288,7 @@ def load_model(path: str | Path | None = None) -> SpamModel:
     payload = path.read_bytes()
     _refuse_non_skops(payload, str(path))
     model = _load_checked(payload, _read_card(path), str(path))
-    logger.info("loaded model %s from %s", model.version, path)
+    logger.debug("loaded model %s from %s", model.version, path)
     return model
 
 

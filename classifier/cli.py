@@ -273,7 +273,11 @@ def _score_all(
     help="Model file (default: the shipped model).",
 )
 def score(model_path: str | None) -> None:
-    """Score JSON lines from standard input: one {"spam_probability": p} line per comment."""
+    """Score JSON lines from standard input: one {"spam_probability": p} line per comment.
+
+    Each input line is a JSON object with the API's field names: ``body`` (``text`` is
+    accepted too) and optional ``author_name``, ``author_url``, ``author_email``.
+    """
     with _errors():
         model = load_model(model_path)
         comments = read_scoring_lines(sys.stdin)

@@ -138,6 +138,17 @@ def test_score_uses_the_default_model() -> None:
     assert 0 <= json.loads(result.stdout)["spam_probability"] <= 1
 
 
+def test_score_takes_the_apis_field_names(trained: Path) -> None:
+    lines = '{"body": "FREE gift cards!!! visit bit.ly/zz now", "author_name": "Ann"}\n'
+    as_text = lines.replace('"body"', '"text"')
+    runner = CliRunner()
+    by_body = runner.invoke(score, ["--model", str(trained)], input=lines)
+    by_text = runner.invoke(score, ["--model", str(trained)], input=as_text)
+    assert by_body.exit_code == 0, by_body.output
+    assert by_body.stdout == by_text.stdout
+    assert "body" in runner.invoke(score, ["--help"]).output
+
+
 def test_score_order_across_batches(trained: Path) -> None:
     texts = [f"check out my channel bit.ly/{i}" if i % 7 == 0 else "nice" for i in range(250)]
     stdin = "".join(json.dumps({"text": t}) + "\n" for t in texts)
@@ -151,7 +162,7 @@ def test_score_order_across_batches(trained: Path) -> None:
     ("stdin", "message"),
     [
         ('{"text": "ok"}\n{broken\n', "line 2: invalid JSON"),
-        ('{"author_name": "x"}\n', "'text' is missing"),
+        ('{"author_name": "x"}\n', "'body' (or 'text') is missing"),
     ],
 )
 def test_score_bad_input(trained: Path, stdin: str, message: str) -> None:

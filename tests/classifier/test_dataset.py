@@ -104,3 +104,4 @@ def test_console_script_scores(dataset_dir: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert '"spam_probability"' in done.stdout
+    assert done.stderr == ""  # no log lines unless asked (-v)
