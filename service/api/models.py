@@ -162,6 +162,15 @@ class ThreadPage(ResponseModel):
     next_cursor: Cursor
 
 
+class ApiIndex(ResponseModel):
+    """Where to start: the API's document and entry points."""
+
+    name: Literal["commentgate"]
+    openapi: str = Field(description="The OpenAPI 3.1 document of the whole API.")
+    documentation: str = Field(description="Where the project documents the API.")
+    links: dict[str, str] = Field(description="Entry points by name (absolute URLs).")
+
+
 class Health(ResponseModel):
     """The process answers."""
 

@@ -14,12 +14,12 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify, url_for
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from werkzeug.routing import Rule
 
-from service.api.models import Problem
+from service.api.models import ApiIndex, Problem, respond
 from service.api.openapi_routes import JSON, PROBLEM, ROUTES, Operation, Reply
 from service.pages.moderate.session import COOKIE_NAME
 
@@ -258,6 +258,29 @@ def document(app: Flask) -> dict[str, Any]:
     if cached is None:
         cached = app.extensions[_EXTENSION_KEY] = build_document(app)
     return cached
+
+
+#: Where the project documents the API beyond the OpenAPI document.
+DOCUMENTATION = "README.md (A short tour; Moderators) and docs/ in the commentgate source"
+
+
+@bp.get("/")
+def index() -> Response:
+    """The API's front door: the OpenAPI document and the main entry points."""
+    return respond(
+        ApiIndex(
+            name="commentgate",
+            openapi=url_for("openapi.openapi_json", _external=True),
+            documentation=DOCUMENTATION,
+            links={
+                "captcha": url_for("captcha.issue", _external=True),
+                "comments": url_for("comments.create", _external=True),
+                "moderation_queue": url_for("moderation.queue", _external=True),
+                "health": url_for("health.healthz", _external=True),
+                "ready": url_for("health.readyz", _external=True),
+            },
+        )
+    )
 
 
 @bp.get("/openapi.json")

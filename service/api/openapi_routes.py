@@ -274,6 +274,9 @@ ROUTES: dict[tuple[str, str], Operation] = {
         },
         security="metrics",
     ),
+    ("openapi.index", "GET"): Operation(
+        "The API's entry points", "operations", {200: Reply("Links to start from.", m.ApiIndex)}
+    ),
     ("openapi.openapi_json", "GET"): Operation(
         "This OpenAPI document",
         "operations",

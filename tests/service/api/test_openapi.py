@@ -212,6 +212,7 @@ def public_cases(client: FlaskClient, redis_client: redis.Redis) -> list[Case]:
         ("GET /readyz", {}, 200),
         ("GET /metrics", {}, 200),
         ("GET /api/v1/openapi.json", {}, 200),
+        ("GET /api/v1/", {}, 200),
         ("GET /", {}, 200),
         ("GET /?cursor=nope", {}, 400),
     ]
@@ -357,3 +358,15 @@ def test_real_responses_match_the_document(
     assert checker.failures == []
     documented = {(path, op) for path, ops in checker.document["paths"].items() for op in ops}
     assert documented - {(path, method) for path, method, _ in checker.seen} == set()
+
+
+def test_the_api_root_links_to_the_document_and_the_entry_points(client: FlaskClient) -> None:
+    """The banner's API link answers (it was a 404), and every link it gives answers too."""
+    response = client.get("/api/v1/")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["openapi"].endswith("/api/v1/openapi.json")
+    assert client.get(body["openapi"]).status_code == 200
+    for name in ("captcha", "health", "ready"):
+        assert client.get(body["links"][name]).status_code == 200, name
+    assert set(body["links"]) >= {"captcha", "comments", "moderation_queue", "health", "ready"}
