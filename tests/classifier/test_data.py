@@ -79,7 +79,8 @@ def test_scoring_lines() -> None:
     [
         ("{nope", "line 1: invalid JSON"),
         ("[1]", "expected a JSON object"),
-        ('{"text": 3}', "'text' is missing"),
+        ('{"text": 3}', "is missing or not a string"),
+        ('{"body": [1]}', "is missing or not a string"),
         ('{"text": "a", "author_url": 5}', "'author_url' must be a string"),
     ],
 )
