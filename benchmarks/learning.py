@@ -60,8 +60,9 @@ from classifier._evaluation import compute_metrics
 from service.model_registry import ModelRegistry
 from service.moderation.accounts import ModeratorStore, Role
 from service.queues import COMMENTS, LEARNING, MAINTENANCE, WEBHOOKS
-from service.site_labels import DEFAULT_SITE, SiteLabels
+from service.site_labels import SiteLabels
 from service.store import CommentStore, keys
+from service.store.keys import DEFAULT_SITE
 from tests.conftest import solved
 from workers.jobs import comment_input
 from workers.learning import CURSOR_KEY, TRAINED_KEY

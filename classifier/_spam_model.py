@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -87,7 +88,7 @@ class SpamModel:
     def __repr__(self) -> str:
         return f"SpamModel(version={self.version!r})"
 
-    @property
+    @functools.cached_property
     def feature_space(self) -> str:
         """Digest of the feature steps' parameters: vectors from equal spaces are comparable.
 

@@ -234,15 +234,15 @@ def train_model(
     progress(f"chosen {chosen}; fitting on all {len(y)} comments (with the copies)")
     pipeline = build_pipeline(chosen, random_state=random_state)
     pipeline.fit(records, y, classifier__groups=groups, classifier__sample_weight=weights)
-    y_all = y
     classifier: CalibratedSGDClassifier = pipeline.named_steps["classifier"]
     matrix = matrices[bool(chosen.get("use_author_name", False))]
+    view_proba = classifier.view_out_of_fold(matrix, y, groups, weights)
     # Figures and thresholds on the original comments, from the folds fit() calibrated on.
     y, oof_proba = y[:n], classifier.calibrate(best[2])[:n]
     thresholds = choose_thresholds(y, oof_proba)
     views: dict[str, float] = {}
     agree = np.ones(n, dtype=bool)
-    for name, proba in classifier.view_out_of_fold(matrix, y_all, groups, weights).items():
+    for name, proba in view_proba.items():
         views[name] = choose_thresholds(y, proba[:n]).spam_above
         agree &= proba[:n] >= views[name]
     metrics = compute_metrics(

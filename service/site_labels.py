@@ -31,10 +31,9 @@ import redis
 import scipy.sparse as sp
 
 from classifier import CommentInput, SpamModel
-from service.store.keys import DEFAULT_SITE, PREFIX
+from service.store.keys import site_labels
 
 __all__ = [
-    "DEFAULT_SITE",
     "MAX_EXAMPLES",
     "LabelledComment",
     "SiteHistory",
@@ -146,7 +145,7 @@ class SiteLabels:
         self.site = site
         self.feature_space = feature_space
         self.max_examples = max_examples
-        self.key = f"{PREFIX}sites:{site}:labels:{feature_space}"
+        self.key = site_labels(site, feature_space)
         self.order_key = self.key + ":order"
         self.revision_key = self.key + ":revision"
 

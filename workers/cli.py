@@ -144,24 +144,19 @@ def scheduler(interval: int) -> None:
         failure_ttl=24 * 3600,
         name=RECONCILE,
     )
-    cron.register(
-        jobs.purge_expired,
-        queue_name=MAINTENANCE,
-        interval=3600,
-        job_timeout=600,
-        result_ttl=24 * 3600,
-        failure_ttl=7 * 24 * 3600,
-        name=PURGE,
-    )
-    cron.register(
-        jobs.purge_client_data,
-        queue_name=MAINTENANCE,
-        interval=3600,
-        job_timeout=600,
-        result_ttl=24 * 3600,
-        failure_ttl=7 * 24 * 3600,
-        name=PURGE_CLIENT_DATA,
-    )
+    for hourly, job_name in (
+        (jobs.purge_expired, PURGE),
+        (jobs.purge_client_data, PURGE_CLIENT_DATA),
+    ):
+        cron.register(
+            hourly,
+            queue_name=MAINTENANCE,
+            interval=3600,
+            job_timeout=600,
+            result_ttl=24 * 3600,
+            failure_ttl=7 * 24 * 3600,
+            name=job_name,
+        )
 
     def run() -> bool:
         cron.start()  # type: ignore[no-untyped-call]

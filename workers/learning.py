@@ -47,8 +47,9 @@ from classifier._site_learning import (
 )
 from service.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
 from service.queues import FAILURE_TTL, LEARNING_SCHEDULED, UPDATE_MODEL
-from service.site_labels import DEFAULT_SITE, LabelledComment, SiteLabels, record_labels
+from service.site_labels import LabelledComment, SiteLabels, record_labels
 from service.store import keys
+from service.store.keys import DEFAULT_SITE
 from workers.feedback import Example, labeller_weights, latest_per_comment, read_feedback
 from workers.jobs import _job, comment_input
 from workers.runtime import WorkerRuntime, get_runtime
@@ -192,6 +193,7 @@ def _update(rt: WorkerRuntime, site: str) -> dict[str, Any]:
             }
         weights = labeller_weights(history.labellers, settings.feedback_moderator_cap)
     by_labeller = Counter(history.labellers)
+    names = np.asarray(history.labellers, dtype=object)
     training = train_site_model(
         base,
         history.features,
@@ -200,9 +202,8 @@ def _update(rt: WorkerRuntime, site: str) -> dict[str, Any]:
         site=site,
         card_extra={
             "labellers": {
-                name: {"labels": n, "weight": round(float(weights[i]) * n, 4)}
+                name: {"labels": n, "weight": round(float(weights[names == name].sum()), 4)}
                 for name, n in sorted(by_labeller.items())
-                for i in [history.labellers.index(name)]
             },
             "moderator_cap": settings.feedback_moderator_cap,
         },
@@ -226,11 +227,11 @@ def _update(rt: WorkerRuntime, site: str) -> dict[str, Any]:
         "purged_skipped": purged,
         "history": {"labels": len(history), "spam": int(counts[1]), "ham": int(counts[0])},
     }
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    data, card = dump_model_bytes(candidate, {"created": now, "learning": learning})
     if registry.current() == candidate.version:
         rt.redis.set(trained_key, revision)
         return {"status": "unchanged", "version": candidate.version, **learning}
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    data, card = dump_model_bytes(candidate, {"created": now, "learning": learning})
     if verdict.promote:
         registry.put(candidate.version, data, card, status=CANDIDATE)
         registry.promote(candidate.version, actor="learning", note=f"{len(history)} labels")

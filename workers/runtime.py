@@ -9,6 +9,7 @@ once per process.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -23,8 +24,8 @@ from service.model_registry import ModelRegistry, UnknownVersionError, lineage
 from service.queues import Queues
 from service.redis_client import connect, riding_out_outages
 from service.settings import Settings, load_settings
-from service.site_labels import DEFAULT_SITE
 from service.store import CommentStore
+from service.store.keys import DEFAULT_SITE
 from service.store.lists import ListStore
 from workers.decision import Policy
 
@@ -68,24 +69,20 @@ class ModelHolder:
 
     def __init__(self, base: SpamModel, settings: Settings, registry: ModelRegistry) -> None:
         self.base = base
-        self._reference: tuple[Reference | None] | None = None
         self.registry = registry
         self._settings = settings
         self._active = (base, policy_for(base, settings))
         self._loaded: dict[str, SpamModel] = {base.version: base}
         self._skipped: set[str] = set()
 
-    @property
+    @functools.cached_property
     def reference(self) -> Reference | None:
         """The base model's reference set (read on first use: only learning needs it).
 
         Raises:
             ModelLoadError: The file beside the model does not match its card.
         """
-        if self._reference is None:
-            path = self._settings.model_path or DEFAULT_MODEL_PATH
-            self._reference = (load_reference(path, self.base.card),)
-        return self._reference[0]
+        return load_reference(self._settings.model_path or DEFAULT_MODEL_PATH, self.base.card)
 
     def current(self) -> tuple[SpamModel, Policy]:
         """The model and policy in use (no I/O)."""

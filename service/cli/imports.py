@@ -26,6 +26,7 @@ from service.imports.disqus import parse_disqus
 from service.imports.run import Importer, ImportStats
 from service.imports.wordpress import parse_wordpress
 from service.queues import Queues
+from service.store.keys import DEFAULT_SITE
 
 if TYPE_CHECKING:
     from classifier import SpamModel
@@ -35,9 +36,6 @@ __all__ = ["import_history"]
 Parser = Callable[[CountingReader | BinaryIO, str], Iterator[ImportedComment]]
 _SITE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _STEPS = 10  # lines of progress when standard error is not a terminal
-#: ``service.site_labels.DEFAULT_SITE``, not imported from there: that module loads
-#: scikit-learn (seconds), which a refused export or a dry run never needs.
-DEFAULT_SITE = "default"
 
 
 class _Progress:

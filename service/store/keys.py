@@ -52,6 +52,14 @@ def captcha_attempts(nonce: str) -> str:
     return f"{PREFIX}captcha:attempts:{nonce}"
 
 
+def site_labels(site: str, feature_space: str) -> str:
+    """Hash of a site's labelled history in one feature space (see service.site_labels).
+
+    Beside it: ``:order`` (zset, key -> time of the label) and ``:revision`` (counter).
+    """
+    return f"{PREFIX}sites:{site}:labels:{feature_space}"
+
+
 def campaigns(site: str) -> str:
     """Stream of a site's moderator-labelled comment signatures (campaign memory)."""
     return f"{PREFIX}sites:{site}:campaigns"

@@ -26,8 +26,9 @@ from service.model_registry import (
 from service.moderation.accounts import ModeratorStore, Role
 from service.moderation.decisions import Action, Moderation
 from service.queues import LEARNING, LEARNING_SCHEDULED, Queues
-from service.site_labels import DEFAULT_SITE, SiteLabels
+from service.site_labels import SiteLabels
 from service.store import Comment, CommentStatus, CommentStore, keys
+from service.store.keys import DEFAULT_SITE
 from tests.classifier.conftest import synthetic
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers, wait_for

@@ -225,6 +225,6 @@ def test_the_command_does_not_import_flask(redis_url: str, tmp_path: Path) -> No
 
 def test_the_default_site_is_the_site_labels_one() -> None:
     from service.cli import imports
-    from service.site_labels import DEFAULT_SITE
+    from service.store.keys import DEFAULT_SITE
 
     assert imports.DEFAULT_SITE == DEFAULT_SITE
