@@ -13,8 +13,8 @@ from typing import Any
 import redis
 
 from benchmarks._common import SECRET
-from service.captcha import CaptchaIssuer
-from service.store import Comment, CommentStatus, keys
+from service.core.captcha import CaptchaIssuer
+from service.core.store import Comment, CommentStatus, keys
 from tests.conftest import solved
 
 _WORDS = (

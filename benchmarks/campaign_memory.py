@@ -48,8 +48,8 @@ from classifier import (
 )
 from classifier._campaigns import MATCH_THRESHOLD, MIN_SHINGLES, NUM_PERM, SHINGLE_WORDS
 from classifier._data import LabelledData, read_labelled
-from service.campaigns import CampaignMemory
-from service.store import keys
+from service.core.campaigns import CampaignMemory
+from service.core.store import keys
 
 DEFAULT_DATA_DIR = (
     Path(__file__).resolve().parent.parent.parent / "shared/datasets/youtube-spam-collection"

@@ -33,8 +33,8 @@ from benchmarks._common import (
     start,
     wait_http,
 )
-from service.queues import COMMENTS
-from service.store import keys
+from service.core.queues import COMMENTS
+from service.core.store import keys
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -37,10 +37,10 @@ from schemathesis.engine import Status, events, from_schema
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from benchmarks._common import BENCH_REDIS_URL, SECRET, fresh_redis, report
-from service.app import create_app
-from service.moderation.accounts import ModeratorStore, Role
-from service.services import EXTENSION_KEY, Services
-from service.settings import Settings
+from service.core.accounts import ModeratorStore, Role
+from service.core.settings import Settings
+from service.web.app import create_app
+from service.web.services import EXTENSION_KEY, Services
 from tests.conftest import solve
 
 #: Checks that must never fail.

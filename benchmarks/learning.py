@@ -57,12 +57,12 @@ from benchmarks._common import (
 from classifier import SpamModel, load_model, load_model_bytes
 from classifier._data import read_labelled
 from classifier._evaluation import compute_metrics
-from service.model_registry import ModelRegistry
-from service.moderation.accounts import ModeratorStore, Role
-from service.queues import COMMENTS, LEARNING, MAINTENANCE, WEBHOOKS
-from service.site_labels import SiteLabels
-from service.store import CommentStore, keys
-from service.store.keys import DEFAULT_SITE
+from service.core.accounts import ModeratorStore, Role
+from service.core.model_registry import ModelRegistry
+from service.core.queues import COMMENTS, LEARNING, MAINTENANCE, WEBHOOKS
+from service.core.site_labels import SiteLabels
+from service.core.store import CommentStore, keys
+from service.core.store.keys import DEFAULT_SITE
 from tests.conftest import solved
 from workers.jobs import comment_input
 from workers.learning import CURSOR_KEY, TRAINED_KEY

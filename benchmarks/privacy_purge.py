@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python benchmarks/privacy_purge.py [--comments N]``
 
 Seeds N decided comments past retention (spread over the four statuses, each with an
-address and a user agent), then times :class:`service.privacy.ClientDataPurge` as the
+address and a user agent), then times :class:`service.core.privacy.ClientDataPurge` as the
 scheduler's ``purge_client_data`` job runs it: the first run over the backlog (what an
 upgrade faces), the longest single ``FORGET_CLIENT`` script call (Redis runs nothing
 else meanwhile, so it bounds the delay the purge adds to intake), and the next, hourly
@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import redis
 
 from benchmarks._common import SECRET, fresh_redis, report
-from service.privacy import Candidate, ClientDataPurge, pseudonym_key
-from service.store import keys
+from service.core.privacy import Candidate, ClientDataPurge, pseudonym_key
+from service.core.store import keys
 
 DAY = 86400
 

@@ -30,8 +30,8 @@ import redis
 
 from benchmarks._common import COMMENTGATE, fresh_redis, processes, report, start
 from benchmarks.overload import Result, comment_requests, offer, percentile, serve
-from service.queues import COMMENTS
-from service.store import keys
+from service.core.queues import COMMENTS
+from service.core.store import keys
 
 MB = 1024 * 1024
 #: Seconds after the start that the slope ignores.

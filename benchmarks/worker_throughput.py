@@ -26,8 +26,8 @@ from rq.registry import FinishedJobRegistry
 
 from benchmarks._comments import seed_pending
 from benchmarks._common import BENCH_REDIS_URL, BIN, COMMENTGATE, env, fresh_redis, report
-from service.queues import COMMENTS, Queues
-from service.store import keys
+from service.core.queues import COMMENTS, Queues
+from service.core.store import keys
 
 
 def _span(jobs: list[Job]) -> float:
@@ -65,7 +65,7 @@ def noop_rate(worker_class: str, count: int) -> float:
 
 def remember_campaigns(client: redis.Redis, bodies: list[str], count: int) -> None:
     """Fill the default site's campaign memory as moderators' spam clicks would."""
-    from service.campaigns import STREAM_MAXLEN, record_signatures
+    from service.core.campaigns import STREAM_MAXLEN, record_signatures
 
     chosen = [f"{bodies[i % len(bodies)]} {i}" for i in range(count)]
     signatures = record_signatures(chosen, "spam")

@@ -102,7 +102,7 @@ def settings_env(redis_url: str, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def make_settings(redis_url: str) -> Any:
     """Build settings on the test database, with overrides."""
-    from service.settings import Settings
+    from service.core.settings import Settings
 
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -118,7 +118,7 @@ def make_settings(redis_url: str) -> Any:
 
 @pytest.fixture
 def app(make_settings: Any) -> Flask:
-    from service.app import create_app
+    from service.web.app import create_app
 
     return create_app(make_settings())
 
@@ -154,7 +154,7 @@ THREAD = "https://blog.example/posts/moderated"
 @pytest.fixture
 def tokens(redis_client: redis.Redis) -> dict[str, str]:
     """Tokens of a moderator (``mia``) and an admin (``ada``)."""
-    from service.moderation.accounts import ModeratorStore, Role
+    from service.core.accounts import ModeratorStore, Role
 
     store = ModeratorStore(redis_client)
     return {"moderator": store.add("mia"), "admin": store.add("ada", Role.ADMIN)}
@@ -175,7 +175,7 @@ def decided(
     email: str = "",
 ) -> str:
     """A comment stored and decided through the store, as intake and a worker would."""
-    from service.store import Comment, CommentStatus, CommentStore, Decision
+    from service.core.store import Comment, CommentStatus, CommentStore, Decision
 
     store = CommentStore(redis_client)
     comment = Comment(

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from service.settings_doc import END, START, markdown_table
+from service.core.settings_doc import END, START, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -12,7 +12,7 @@ def test_settings_table_matches_the_code() -> None:
     assert START in README, "README lacks the generated settings table"
     documented = README[README.index(START) : README.index(END) + len(END)]
     assert documented == markdown_table(), (
-        "README's settings table is stale: replace it with `python -m service.settings_doc`"
+        "README's settings table is stale: replace it with `python -m service.core.settings_doc`"
     )
 
 

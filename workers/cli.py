@@ -14,9 +14,9 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
 from classifier.exceptions import ModelLoadError
-from service.cli.common import settings_or_exit
-from service.queues import ALL_QUEUES, MAINTENANCE, PURGE, PURGE_CLIENT_DATA, RECONCILE
-from service.redis_client import connect, riding_out_outages
+from service.core.console import settings_or_exit
+from service.core.queues import ALL_QUEUES, MAINTENANCE, PURGE, PURGE_CLIENT_DATA, RECONCILE
+from service.core.redis_client import connect, riding_out_outages
 from workers import jobs
 from workers.runtime import WorkerRuntime, set_runtime
 
@@ -39,7 +39,7 @@ def run_until_stopped(
 
     RQ's worker and cron scheduler leave their loop for good on an error they do not
     expect, such as Redis refusing writes for lack of memory for longer than their
-    client retries (:func:`service.redis_client.riding_out_outages`). The process then
+    client retries (:func:`service.core.redis_client.riding_out_outages`). The process then
     stays up and starts its loop again, so it resumes by itself once Redis recovers.
 
     Args:

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import redis
 
-from service.store import keys
+from service.core.store import keys
 
 __all__ = [
     "IMPORT_PREFIX",

@@ -17,14 +17,14 @@ from typing import Any, ParamSpec, TypeVar
 from rq import get_current_job
 
 from classifier import CommentInput, count_links, count_phones
-from service import events, metrics, outbox
-from service.logs import request_id_var
-from service.moderation.decisions import Moderation
-from service.privacy import ClientDataPurge, pseudonym_key
-from service.settings import webhook_key
-from service.store import Comment, CommentStatus, Decision
+from service.core import events, metrics, outbox
+from service.core.decision import Facts, decide
+from service.core.logs import request_id_var
+from service.core.moderation import Moderation
+from service.core.privacy import ClientDataPurge, pseudonym_key
+from service.core.settings import webhook_key
+from service.core.store import Comment, CommentStatus, Decision
 from workers import webhooks
-from workers.decision import Facts, decide
 from workers.runtime import WorkerRuntime, get_runtime
 
 logger = logging.getLogger(__name__)
@@ -238,7 +238,7 @@ def reconcile() -> dict[str, Any]:
     """Re-queue scoring when comments wait too long or a worker died holding some.
 
     Also queues the follow-up work (webhooks, model updates) left in the outbox by a
-    change whose process could not queue it (see :mod:`service.outbox`).
+    change whose process could not queue it (see :mod:`service.core.outbox`).
     Run every few seconds by ``commentgate scheduler``; idempotent.
     """
     rt = get_runtime()
@@ -288,7 +288,7 @@ def purge_expired() -> dict[str, int]:
 def purge_client_data() -> dict[str, int]:
     """Hash the IP addresses and drop the user agents of comments past their retention.
 
-    Run hourly by ``commentgate scheduler``; idempotent. See :mod:`service.privacy`.
+    Run hourly by ``commentgate scheduler``; idempotent. See :mod:`service.core.privacy`.
     """
     rt = get_runtime()
     cutoff = time.time() - rt.settings.ip_retention_days * 86400

@@ -1,12 +1,12 @@
 """Learning from moderators: the RQ job that trains a site's layer from its labels.
 
 Every approve (ham) and spam decision is an entry of the feedback stream
-(:data:`service.store.keys.FEEDBACK`) and schedules :func:`update_model` on the
+(:data:`service.core.store.keys.FEEDBACK`) and schedules :func:`update_model` on the
 ``commentgate.learning`` queue. The job, for one site:
 
 1. reads the entries after the last consumed one (the cursor), keeping each comment's
    latest label and skipping comments purged since, and adds them to the site's
-   labelled history as hashed feature vectors (:mod:`service.site_labels`; imports add
+   labelled history as hashed feature vectors (:mod:`service.core.site_labels`; imports add
    to the same history), then moves the cursor;
 2. sets aside labellers whose labels contradict everybody else's
    (:func:`classifier._site_learning.contradicting_labellers`);
@@ -45,11 +45,11 @@ from classifier._site_learning import (
     judge_site_model,
     train_site_model,
 )
-from service.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
-from service.queues import FAILURE_TTL, LEARNING_SCHEDULED, UPDATE_MODEL
-from service.site_labels import LabelledComment, SiteLabels, record_labels
-from service.store import keys
-from service.store.keys import DEFAULT_SITE
+from service.core.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
+from service.core.queues import FAILURE_TTL, LEARNING_SCHEDULED, UPDATE_MODEL
+from service.core.site_labels import LabelledComment, SiteLabels, record_labels
+from service.core.store import keys
+from service.core.store.keys import DEFAULT_SITE
 from workers.feedback import Example, labeller_weights, latest_per_comment, read_feedback
 from workers.jobs import _job, comment_input
 from workers.runtime import WorkerRuntime, get_runtime
@@ -63,7 +63,7 @@ LOCK_KEY = keys.PREFIX + "learning:lock"  # one update at a time (per site)
 TRAINED_KEY = keys.PREFIX + "learning:trained"  # per site: history revision last judged
 #: An update that finds another running tries again this much later.
 BUSY_RETRY_SECONDS = 30
-#: Like :meth:`service.queues.Queues.enqueue_learning`.
+#: Like :meth:`service.core.queues.Queues.enqueue_learning`.
 JOB_TIMEOUT = 1800
 RESULT_TTL = 7 * 24 * 3600
 _READ_CHUNK = 1000

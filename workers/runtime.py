@@ -2,7 +2,7 @@
 
 The base model is loaded once per process, never per job. ``commentgate worker``
 builds the runtime before it starts taking jobs, so forked work-horses inherit it.
-Model versions learnt from moderators live in Redis (:mod:`service.model_registry`);
+Model versions learnt from moderators live in Redis (:mod:`service.core.model_registry`);
 :class:`ModelHolder` checks the current version once per batch and loads a new one
 once per process.
 """
@@ -18,16 +18,16 @@ import redis
 from classifier import DEFAULT_MODEL_PATH, SpamModel, load_model, load_model_bytes
 from classifier._reference import Reference, load_reference
 from classifier.exceptions import ModelLoadError
-from service.campaigns import CampaignMemory
-from service.metrics import Metrics
-from service.model_registry import ModelRegistry, UnknownVersionError, lineage
-from service.queues import Queues
-from service.redis_client import connect, riding_out_outages
-from service.settings import Settings, load_settings
-from service.store import CommentStore
-from service.store.keys import DEFAULT_SITE
-from service.store.lists import ListStore
-from workers.decision import Policy
+from service.core.campaigns import CampaignMemory
+from service.core.decision import Policy
+from service.core.metrics import Metrics
+from service.core.model_registry import ModelRegistry, UnknownVersionError, lineage
+from service.core.queues import Queues
+from service.core.redis_client import connect, riding_out_outages
+from service.core.settings import Settings, load_settings
+from service.core.store import CommentStore
+from service.core.store.keys import DEFAULT_SITE
+from service.core.store.lists import ListStore
 
 logger = logging.getLogger(__name__)
 

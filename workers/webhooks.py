@@ -1,6 +1,6 @@
 """Webhook delivery: one RQ job per event and receiver, on its own queue.
 
-Events are stored by :mod:`service.events`. A slow or dead receiver delays nothing but
+Events are stored by :mod:`service.core.events`. A slow or dead receiver delays nothing but
 its own deliveries. A failed delivery raises; RQ retries it with backoff and, when the
 retries are spent, keeps it in its failed-job registry.
 
@@ -25,7 +25,7 @@ from typing import cast
 import httpx
 import redis
 
-from service.events import event_key
+from service.core.events import event_key
 
 logger = logging.getLogger(__name__)
 

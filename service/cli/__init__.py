@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from service.logs import configure_logging
+from service.core.logs import configure_logging
 
 #: subcommand name -> "module:attribute" of its click command
 COMMANDS: dict[str, str] = {

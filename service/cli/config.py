@@ -20,9 +20,9 @@ import click
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings
 
-from service.cli.common import settings_or_exit
-from service.logs import LogSettings
-from service.settings import ENV_PREFIX
+from service.core.console import settings_or_exit
+from service.core.logs import LogSettings
+from service.core.settings import ENV_PREFIX
 
 #: What a masked secret shows instead of its value.
 MASK = "********"

@@ -45,11 +45,11 @@ import httpx
 import redis
 from rq import Worker
 
-from service.cli.common import secret_or_exit, settings_or_exit
 from service.cli.config import mask_url
-from service.logs import configure_logging
-from service.moderation.accounts import AccountError, ModeratorStore, Role
-from service.redis_client import connect
+from service.core.accounts import AccountError, ModeratorStore, Role
+from service.core.console import secret_or_exit, settings_or_exit
+from service.core.logs import configure_logging
+from service.core.redis_client import connect
 
 logger = logging.getLogger(__name__)
 

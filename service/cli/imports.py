@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, BinaryIO
 import click
 import redis
 
-from service.cli.common import settings_or_exit
-from service.imports import ImportedComment, ImportFormatError
-from service.imports._xml import CountingReader, open_export
-from service.imports.disqus import parse_disqus
-from service.imports.run import Importer, ImportStats
-from service.imports.wordpress import parse_wordpress
-from service.queues import Queues
-from service.store.keys import DEFAULT_SITE
+from service.core.console import settings_or_exit
+from service.core.imports import ImportedComment, ImportFormatError
+from service.core.imports._xml import CountingReader, open_export
+from service.core.imports.disqus import parse_disqus
+from service.core.imports.run import Importer, ImportStats
+from service.core.imports.wordpress import parse_wordpress
+from service.core.queues import Queues
+from service.core.store.keys import DEFAULT_SITE
 
 if TYPE_CHECKING:
     from classifier import SpamModel

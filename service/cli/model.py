@@ -1,6 +1,6 @@
 """``commentgate model``: the model versions learnt from moderators, and rollback.
 
-Versions live in Redis (:mod:`service.model_registry`); workers switch to the current
+Versions live in Redis (:mod:`service.core.model_registry`); workers switch to the current
 one at their next batch, without a restart. Errors are one line, exit status 1.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import click
 import redis
 
-from service.cli.common import settings_or_exit
-from service.model_registry import (
+from service.core.console import settings_or_exit
+from service.core.model_registry import (
     ModelRegistry,
     ModelVersion,
     NotRestorableError,

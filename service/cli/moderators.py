@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 import redis
 
-from service.cli.common import settings_or_exit
-from service.moderation.accounts import AccountError, ModeratorStore, Role
-from service.redis_client import connect
-from service.store import isoformat
+from service.core.accounts import AccountError, ModeratorStore, Role
+from service.core.console import settings_or_exit
+from service.core.redis_client import connect
+from service.core.store import isoformat
 
 
 def _store() -> ModeratorStore:

@@ -8,8 +8,8 @@ from typing import Any
 import click
 from gunicorn.app.base import BaseApplication
 
-from service.app import create_app
-from service.cli.common import secret_or_exit, settings_or_exit
+from service.core.console import secret_or_exit, settings_or_exit
+from service.web.app import create_app
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]

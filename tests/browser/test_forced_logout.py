@@ -14,8 +14,8 @@ import pytest
 import redis
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
-from service.moderation.accounts import ModeratorStore
-from service.pages.moderate.session import COOKIE_NAME
+from service.core.accounts import ModeratorStore
+from service.web.pages.moderate.session import COOKIE_NAME
 from tests.browser.conftest import PLAYWRIGHT_TIMEOUT_MS, LiveServer
 
 pytestmark = pytest.mark.browser

@@ -17,9 +17,9 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from service.moderation.accounts import ModeratorStore, Role
-from service.pages import DEMO_THREAD
-from service.store import Comment, CommentStatus, CommentStore, Decision
+from service.core.accounts import ModeratorStore, Role
+from service.core.store import Comment, CommentStatus, CommentStore, Decision
+from service.web.pages import DEMO_THREAD
 from tests.browser.conftest import PLAYWRIGHT_TIMEOUT_MS, GuardedPage, LiveServer, PageGuard
 from tests.conftest import REPO_ROOT
 

@@ -21,9 +21,9 @@ import redis
 from rq import Worker
 from rq.cron_scheduler_registry import get_keys as cron_scheduler_names
 
-from service.logs import LogSettings
-from service.queues import ALL_QUEUES, COMMENTS, LEARNING, MAINTENANCE, WEBHOOKS
-from service.settings import ENV_PREFIX, Settings, webhook_key
+from service.core.logs import LogSettings
+from service.core.queues import ALL_QUEUES, COMMENTS, LEARNING, MAINTENANCE, WEBHOOKS
+from service.core.settings import ENV_PREFIX, Settings, webhook_key
 from tests.conftest import TEST_SECRET
 from tests.ops.conftest import (
     COMMENTGATE,

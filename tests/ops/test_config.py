@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from service.cli.config import MASK, mask_url
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.ops.conftest import COMMENTGATE, clean_env
 
 SECRET = "s3cr3t-value-never-printed"

@@ -343,7 +343,7 @@ class Poster:
 
 def statuses(client: redis.Redis, ids: list[str]) -> dict[str, str | None]:
     """Each comment's stored status (``None``: not stored)."""
-    from service.store import keys
+    from service.core.store import keys
 
     with client.pipeline(transaction=False) as pipe:
         for comment_id in ids:

@@ -3,7 +3,7 @@
 In process first (what is counted, what a shed request gets), then against a live
 gunicorn server: a post that queued behind a busy worker is shed, and a flood from many
 concurrent clients gets only 202 and 503, never a 500 or a connection error. The gate's
-own mechanics are in tests/service/test_admission.py.
+own mechanics are in tests/service/web/test_admission.py.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from service.admission import BURST_SECONDS, SHED_RETRY_AFTER_SECONDS
-from service.settings import Settings
+from service.core.settings import Settings
+from service.web.admission import BURST_SECONDS, SHED_RETRY_AFTER_SECONDS
 from tests.conftest import new_comment, solved
 from tests.system.conftest import PUBLISH_ALL, LiveServer
 
@@ -32,7 +32,7 @@ WINDOW_ATTEMPTS = 3
 
 
 def client_for(make_settings: Callable[..., Settings], **overrides: Any) -> FlaskClient:
-    from service.app import create_app
+    from service.web.app import create_app
 
     return create_app(make_settings(**overrides)).test_client()
 
@@ -96,7 +96,7 @@ def test_shed_browser_form_gets_a_page(
 
 
 def test_redis_down_admits_and_intake_answers_503(make_settings: Callable[..., Settings]) -> None:
-    from service.app import create_app
+    from service.web.app import create_app
 
     client = create_app(
         make_settings(redis_url="redis://127.0.0.1:9/0", intake_max_per_second=1)
@@ -139,8 +139,8 @@ def test_admission_limit_is_off_by_default(
 
 
 def test_invalid_admission_limit_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from service.exceptions import ConfigurationError
-    from service.settings import load_settings
+    from service.core.exceptions import ConfigurationError
+    from service.core.settings import load_settings
 
     monkeypatch.setenv("COMMENTGATE_SECRET_KEY", "s")
     monkeypatch.setenv("COMMENTGATE_INTAKE_MAX_PER_SECOND", "-1")

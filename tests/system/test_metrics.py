@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.queues import ALL_QUEUES
+from service.core.queues import ALL_QUEUES
 from tests.browser.conftest import start_live_server
 from tests.conftest import solved
 from tests.system.conftest import (

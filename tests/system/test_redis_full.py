@@ -22,10 +22,10 @@ import pytest
 import redis
 from rq import Queue
 
-from service import outbox
-from service.moderation.accounts import ModeratorStore
-from service.queues import COMMENTS, LEARNING, MAINTENANCE, WEBHOOKS
-from service.store import keys
+from service.core import outbox
+from service.core.accounts import ModeratorStore
+from service.core.queues import COMMENTS, LEARNING, MAINTENANCE, WEBHOOKS
+from service.core.store import keys
 from tests.system.conftest import (
     PUBLISH_ALL,
     LiveServer,

@@ -16,7 +16,7 @@ import redis
 from rq import Worker
 from rq.cron_scheduler_registry import get_keys as cron_scheduler_names
 
-from service.queues import COMMENTS, MAINTENANCE
+from service.core.queues import COMMENTS, MAINTENANCE
 from tests.system.conftest import (
     PUBLISH_ALL,
     LiveServer,

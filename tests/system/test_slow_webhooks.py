@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from rq import Worker
 from rq.registry import FailedJobRegistry
 
-from service.queues import COMMENTS, WEBHOOKS
-from service.settings import Settings
+from service.core.queues import COMMENTS, WEBHOOKS
+from service.core.settings import Settings
 from tests.conftest import TEST_SECRET, new_comment
 from tests.system.conftest import (
     PUBLISH_ALL,
@@ -49,7 +49,7 @@ def slow_receiver() -> Iterator[WebhookReceiver]:
 def test_slow_receiver_never_stalls_scoring(
     private_redis: RedisServer, processes: Processes, slow_receiver: WebhookReceiver
 ) -> None:
-    from service.app import create_app
+    from service.web.app import create_app
 
     env = {
         "COMMENTGATE_WEBHOOKS": slow_receiver.setting,

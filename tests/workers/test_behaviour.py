@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from classifier import CommentInput, count_links, count_phones, load_model
-from service.settings import Settings
-from service.store import CommentStatus
-from workers.decision import Facts, decide
+from service.core.decision import Facts, decide
+from service.core.settings import Settings
+from service.core.store import CommentStatus
 from workers.runtime import policy_for
 
 MODEL = load_model()

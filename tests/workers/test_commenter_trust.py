@@ -20,8 +20,8 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.commenter_tokens import CommenterTokens
-from service.store import keys
+from service.core.commenter_tokens import CommenterTokens
+from service.core.store import keys
 from tests.conftest import TEST_SECRET, auth, new_comment
 from tests.workers.conftest import Workers
 
@@ -85,7 +85,7 @@ def test_carol_with_her_token_skips_only_the_score_hold(
     redis_client: redis.Redis,
     make_settings: Callable[..., Any],
 ) -> None:
-    from service.app import create_app
+    from service.web.app import create_app
 
     token = earn_token(client, workers, redis_client)
     note = post(client, author_email="CAROL@example.org", body=NOTE, commenter_token=token)
@@ -223,7 +223,7 @@ HIDDEN_TOKEN = re.compile(r'name="commenter_token" value="([^"]+)"')
 def test_the_demo_page_keeps_the_token_in_a_cookie(
     app: Flask, client: FlaskClient, workers: Workers, redis_client: redis.Redis
 ) -> None:
-    from service.pages.demo import DEMO_THREAD, RECEIPT_COOKIE, TOKEN_COOKIE
+    from service.web.pages.demo import DEMO_THREAD, RECEIPT_COOKIE, TOKEN_COOKIE
 
     form = new_comment(client, thread=DEMO_THREAD, author_email=CAROL)
     posted = client.post("/api/v1/comments", data=form, headers=BROWSER)

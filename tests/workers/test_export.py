@@ -9,7 +9,7 @@ import json
 import redis
 from flask.testing import FlaskClient
 
-from service.store import Comment, CommentStatus, CommentStore, Decision
+from service.core.store import Comment, CommentStatus, CommentStore, Decision
 from tests.conftest import auth, new_comment
 from tests.workers.conftest import Workers
 

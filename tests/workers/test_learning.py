@@ -18,17 +18,17 @@ from rq.registry import ScheduledJobRegistry
 from classifier import CommentInput, dump_model_bytes, load_model, load_model_bytes
 from classifier.exceptions import UntrustedModelError
 from service.cli.model import feedback_of, metrics_of
-from service.model_registry import (
+from service.core.accounts import ModeratorStore, Role
+from service.core.model_registry import (
     CANDIDATE,
     ModelRegistry,
     NotRestorableError,
 )
-from service.moderation.accounts import ModeratorStore, Role
-from service.moderation.decisions import Action, Moderation
-from service.queues import LEARNING, LEARNING_SCHEDULED, Queues
-from service.site_labels import SiteLabels
-from service.store import Comment, CommentStatus, CommentStore, keys
-from service.store.keys import DEFAULT_SITE
+from service.core.moderation import Action, Moderation
+from service.core.queues import LEARNING, LEARNING_SCHEDULED, Queues
+from service.core.site_labels import SiteLabels
+from service.core.store import Comment, CommentStatus, CommentStore, keys
+from service.core.store.keys import DEFAULT_SITE
 from tests.classifier.conftest import synthetic
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers, wait_for

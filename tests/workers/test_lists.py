@@ -9,10 +9,10 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from service.moderation.accounts import ModeratorStore, Role
-from service.store import keys
-from service.store.lists import ListMatcher, ListStore
-from service.store.models import Comment, CommentStatus
+from service.core.accounts import ModeratorStore, Role
+from service.core.store import keys
+from service.core.store.lists import ListMatcher, ListStore
+from service.core.store.models import Comment, CommentStatus
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers
 

@@ -8,8 +8,8 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
-from service.moderation.accounts import ModeratorStore, Role
-from service.store import keys
+from service.core.accounts import ModeratorStore, Role
+from service.core.store import keys
 from tests.conftest import decided, new_comment
 from workers import jobs
 

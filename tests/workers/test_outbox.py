@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from redis.client import Pipeline
 from rq.job import Job
 
-from service import outbox
-from service.queues import LEARNING, LEARNING_SCHEDULED, WEBHOOKS, Queues
-from service.store import keys
+from service.core import outbox
+from service.core.queues import LEARNING, LEARNING_SCHEDULED, WEBHOOKS, Queues
+from service.core.store import keys
 from tests.conftest import auth, decided, new_comment
 from workers import jobs
 from workers.cli import run_until_stopped
@@ -47,7 +47,7 @@ def stored_event(redis_client: redis.Redis, event_id: str) -> dict[str, Any]:
 
 @pytest.fixture
 def web(make_settings: Any) -> FlaskClient:
-    from service.app import create_app
+    from service.web.app import create_app
 
     return create_app(make_settings(webhooks=WEBHOOKS_SETTING)).test_client()
 

@@ -9,8 +9,8 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from service.store import keys
-from service.store.lists import ListStore
+from service.core.store import keys
+from service.core.store.lists import ListStore
 from tests.conftest import auth, decided, new_comment
 from tests.workers.conftest import Workers
 

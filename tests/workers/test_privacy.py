@@ -17,10 +17,10 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
-from service.moderation.decisions import Moderation
-from service.privacy import Candidate, ClientDataPurge, is_pseudonym, pseudonym, pseudonym_key
-from service.queues import MAINTENANCE
-from service.store import Comment, CommentStatus, CommentStore, Decision, keys
+from service.core.moderation import Moderation
+from service.core.privacy import Candidate, ClientDataPurge, is_pseudonym, pseudonym, pseudonym_key
+from service.core.queues import MAINTENANCE
+from service.core.store import Comment, CommentStatus, CommentStore, Decision, keys
 from tests.conftest import TEST_SECRET, auth
 from tests.workers.conftest import Workers, wait_for
 from workers import jobs

@@ -8,9 +8,9 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
-from service.pages import DEMO_THREAD
-from service.store import keys
-from service.store.lists import ListStore
+from service.core.store import keys
+from service.core.store.lists import ListStore
+from service.web.pages import DEMO_THREAD
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers
 

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from rq.job import Job
 from rq.registry import FinishedJobRegistry
 
-from service.queues import COMMENTS, RECONCILE, Queues
-from service.store import Comment, CommentStatus, CommentStore, keys
+from service.core.queues import COMMENTS, RECONCILE, Queues
+from service.core.store import Comment, CommentStatus, CommentStore, keys
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers, wait_for
 from workers import jobs

@@ -21,9 +21,9 @@ import redis
 from flask.testing import FlaskClient
 from rq.registry import FailedJobRegistry
 
-from service.queues import WEBHOOKS
-from service.settings import webhook_key
-from service.store import keys
+from service.core.queues import WEBHOOKS
+from service.core.settings import webhook_key
+from service.core.store import keys
 from tests.conftest import TEST_SECRET, new_comment
 from tests.workers.conftest import Workers, wait_for
 from workers.webhooks import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign

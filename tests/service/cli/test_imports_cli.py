@@ -12,10 +12,10 @@ import redis
 from flask.testing import FlaskClient
 
 from classifier import load_model
-from service.queues import LEARNING, LEARNING_SCHEDULED
-from service.site_labels import SiteLabels
+from service.core.queues import LEARNING, LEARNING_SCHEDULED
+from service.core.site_labels import SiteLabels
 from tests.conftest import run_commentgate, settings_env
-from tests.service.imports.exports import (
+from tests.service.core.imports.exports import (
     WXR_TAIL,
     DsqPost,
     WpComment,
@@ -24,7 +24,7 @@ from tests.service.imports.exports import (
     wxr,
     wxr_head,
 )
-from tests.service.imports.test_xml import BILLION_LAUGHS, EXTERNAL_ENTITY
+from tests.service.core.imports.test_xml import BILLION_LAUGHS, EXTERNAL_ENTITY
 
 POST = "https://blog.example/2021/06/indexes"
 WP = wxr(
@@ -225,6 +225,6 @@ def test_the_command_does_not_import_flask(redis_url: str, tmp_path: Path) -> No
 
 def test_the_default_site_is_the_site_labels_one() -> None:
     from service.cli import imports
-    from service.store.keys import DEFAULT_SITE
+    from service.core.store.keys import DEFAULT_SITE
 
     assert imports.DEFAULT_SITE == DEFAULT_SITE

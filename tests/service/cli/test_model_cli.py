@@ -7,7 +7,7 @@ import subprocess
 
 import redis
 
-from service.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
+from service.core.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
 from tests.conftest import run_commentgate
 
 

@@ -2,7 +2,7 @@ import subprocess
 
 import redis
 
-from service.moderation.accounts import ModeratorStore
+from service.core.accounts import ModeratorStore
 from tests.conftest import run_commentgate
 
 

@@ -1,0 +1,124 @@
+"""Moderator accounts and their API tokens (stored only as SHA-256 digests)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import cast
+
+import redis
+
+from service.core.store.keys import PREFIX
+
+ACCOUNTS_KEY = PREFIX + "moderators"  # hash name -> JSON account
+TOKENS_KEY = PREFIX + "moderators:tokens"  # hash token digest -> name
+TOKEN_PREFIX = "cgm_"  # noqa: S105 - a prefix that marks tokens, not a secret
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class Role(StrEnum):
+    """What a moderator may do: admins also manage lists and moderators."""
+
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+    def allows(self, needed: Role) -> bool:
+        """Whether this role includes ``needed``."""
+        return self is Role.ADMIN or needed is Role.MODERATOR
+
+
+@dataclass(frozen=True, slots=True)
+class Moderator:
+    """An account (without its token)."""
+
+    name: str
+    role: Role
+    created_at: float
+
+
+class AccountError(ValueError):
+    """An invalid name, a duplicate or an unknown account."""
+
+
+def token_digest(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ModeratorStore:
+    """Creates, lists, revokes and authenticates moderators."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def add(self, name: str, role: Role = Role.MODERATOR) -> str:
+        """Create an account and return its token (shown once, never stored).
+
+        Raises:
+            AccountError: The name is invalid or taken.
+        """
+        if not NAME_PATTERN.match(name):
+            raise AccountError(
+                "name must be 1 to 64 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        digest = token_digest(token)
+        account = {"name": name, "role": role.value, "created_at": time.time(), "digest": digest}
+        if not self.client.hsetnx(ACCOUNTS_KEY, name, json.dumps(account)):
+            raise AccountError(f"moderator {name!r} exists already")
+        self.client.hset(TOKENS_KEY, digest, name)
+        return token
+
+    def list(self) -> list[Moderator]:
+        """Every account, by name."""
+        raw = cast(dict[bytes, bytes], self.client.hgetall(ACCOUNTS_KEY))
+        accounts = [json.loads(value) for value in raw.values()]
+        return sorted(
+            (Moderator(a["name"], Role(a["role"]), a["created_at"]) for a in accounts),
+            key=lambda m: m.name,
+        )
+
+    def revoke(self, name: str) -> None:
+        """Delete an account; its token stops working at once.
+
+        Raises:
+            AccountError: No such account.
+        """
+        raw = cast(bytes | None, self.client.hget(ACCOUNTS_KEY, name))
+        if raw is None:
+            raise AccountError(f"no moderator named {name!r}")
+        digest = json.loads(raw)["digest"]
+        with self.client.pipeline() as pipe:
+            pipe.hdel(TOKENS_KEY, digest)
+            pipe.hdel(ACCOUNTS_KEY, name)
+            pipe.execute()
+
+    def authenticate(self, token: str) -> Moderator | None:
+        """The account a token belongs to, or ``None``."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        digest = token_digest(token)
+        name = cast(bytes | None, self.client.hget(TOKENS_KEY, digest))
+        if name is None:
+            return None
+        raw = cast(bytes | None, self.client.hget(ACCOUNTS_KEY, name))
+        if raw is None:
+            return None
+        account = json.loads(raw)
+        if not hmac.compare_digest(account["digest"], digest):
+            return None
+        return Moderator(account["name"], Role(account["role"]), account["created_at"])
+
+
+def describe(moderator: Moderator) -> dict[str, object]:
+    """JSON view of an account."""
+    data = asdict(moderator)
+    data["role"] = moderator.role.value
+    return data

@@ -1,0 +1,396 @@
+"""Moderators' decisions on comments: approve, spam, reject; the queues they work from."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, cast
+
+import redis
+
+from service.core import campaigns, events, outbox
+from service.core.store import Comment, CommentStatus, CommentStore, Page, isoformat, keys
+from service.core.store.scripts import MODERATE
+
+if TYPE_CHECKING:
+    from service.web.services import Services
+
+
+class Action(StrEnum):
+    """What a moderator does to a comment."""
+
+    APPROVE = "approve"
+    SPAM = "spam"
+    REJECT = "reject"
+
+
+#: Each action's resulting status and the label it teaches the model ('' for none).
+TRANSITIONS: dict[Action, tuple[CommentStatus, str]] = {
+    Action.APPROVE: (CommentStatus.PUBLISHED, "ham"),
+    Action.SPAM: (CommentStatus.SPAM, "spam"),
+    Action.REJECT: (CommentStatus.REJECTED, ""),
+}
+QUEUE_STATUSES = tuple(CommentStatus(s) for s in keys.DECIDED_STATUSES)
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class UnknownCommentError(LookupError):
+    """No comment with that id."""
+
+    def __init__(self, comment_id: str) -> None:
+        super().__init__(comment_id)
+        self.comment_id = comment_id
+
+
+class StatusConflictError(Exception):
+    """The comment's status is not the one the moderator saw: someone acted first."""
+
+    def __init__(self, comment_id: str, current: str) -> None:
+        super().__init__(comment_id)
+        self.comment_id = comment_id
+        self.current = current
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A comment moved from one status to another."""
+
+    comment_id: str
+    previous: str
+    current: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit log."""
+
+    id: str
+    at: float
+    moderator: str
+    comment_id: str
+    action: str
+    previous: str
+    current: str
+
+
+def moderator_view(comment: Comment) -> dict[str, Any]:
+    """Everything a moderator sees about a comment."""
+    return {
+        "id": comment.id,
+        "thread": comment.thread,
+        "status": comment.status.value,
+        "parent_id": comment.parent_id or None,
+        "author_name": comment.author_name,
+        "author_email": comment.author_email or None,
+        "author_url": comment.author_url or None,
+        "ip": comment.ip or None,
+        "user_agent": comment.user_agent or None,
+        "body": comment.body,
+        "created_at": isoformat(comment.created_at),
+        "decided_at": isoformat(comment.decided_at) if comment.decided_at else None,
+        "score": comment.score,
+        "reasons": comment.reasons,
+        "model_version": comment.model_version or None,
+        "moderated_by": comment.moderated_by or None,
+    }
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading ``'`` (OWASP's advice against CSV injection): a commenter's name such as
+    ``=HYPERLINK(...)`` cannot act on the moderator's machine or leak the other rows.
+
+    Args:
+        value: A cell of a moderator's export.
+
+    Returns:
+        The value, prefixed when it is text that could start a formula.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class Moderation:
+    """Applies moderators' decisions and reads what they need, on Redis."""
+
+    def __init__(self, client: redis.Redis, store: CommentStore) -> None:
+        self.client = client
+        self.store = store
+        self._moderate = client.register_script(MODERATE)
+
+    def act(
+        self,
+        comment_ids: Sequence[str],
+        action: Action,
+        moderator: str,
+        expected: Sequence[str | None] | None = None,
+        *,
+        with_events: bool = False,
+        request_id: str = "",
+    ) -> list[Outcome]:
+        """Apply one action to comments, all or nothing.
+
+        The work that follows (``comment.moderated`` events, a model update for approve
+        and spam) goes to the outbox in the same step (:mod:`service.core.outbox`).
+
+        Args:
+            comment_ids: The comments.
+            action: What to do.
+            moderator: Who does it (for the audit log and the feedback).
+            expected: Per comment, the status the moderator saw; a comment whose status
+                differs is a conflict. ``None`` accepts any status.
+            with_events: Whether to add a webhook event per comment (receivers are
+                configured).
+            request_id: The request's id, carried by the model update job.
+
+        Returns:
+            Each comment's previous and new status.
+
+        Raises:
+            UnknownCommentError: An id names no comment; nothing changed.
+            StatusConflictError: A comment changed under the moderator; nothing changed.
+        """
+        expected = expected or [None] * len(comment_ids)
+        found = {c.id: c for c in self.store.get_many(comment_ids)}
+        for comment_id in comment_ids:
+            if comment_id not in found:
+                raise UnknownCommentError(comment_id)
+        status, label = TRANSITIONS[action]
+        redis_keys = [
+            keys.PENDING,
+            keys.INFLIGHT,
+            keys.APPROVED_AUTHORS,
+            keys.FEEDBACK,
+            keys.AUDIT,
+            *(keys.status_index(s) for s in keys.DECIDED_STATUSES),
+            keys.campaigns(keys.DEFAULT_SITE),
+            keys.OUTBOX,
+        ]
+        extra = {"action": action.value, "moderator": moderator, "previous_status": None}
+        moderated = [
+            events.new_event(
+                "comment.moderated", dataclasses.replace(found[i], status=status), extra
+            )
+            for i in comment_ids
+        ]
+        args: list[str | float | bytes] = [
+            status.value,
+            label,
+            moderator,
+            time.time(),
+            action.value,
+            campaigns.STREAM_MAXLEN,
+            json.dumps(moderated) if with_events else "",
+            request_id,
+        ]
+        signatures = campaigns.record_signatures([found[i].body for i in comment_ids], label)
+        for comment_id, seen, signature in zip(comment_ids, expected, signatures, strict=True):
+            comment = found[comment_id]
+            redis_keys += [keys.comment(comment_id), keys.thread_published(comment.thread)]
+            args += [
+                comment_id,
+                seen or "",
+                "",  # the approved-authors set is no longer written (commenter tokens)
+                signature,
+            ]
+        result = [
+            r.decode() if isinstance(r, bytes) else str(r)
+            for r in self._moderate(keys=redis_keys, args=args)
+        ]
+        if result[0] == "failed":
+            _, comment_id, why, current = result
+            if why == "missing":
+                raise UnknownCommentError(comment_id)
+            raise StatusConflictError(comment_id, current)
+        return [
+            Outcome(comment_id, previous, status.value)
+            for comment_id, previous in zip(comment_ids, result[1:], strict=True)
+        ]
+
+    def queue(
+        self,
+        status: CommentStatus,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        thread: str | None = None,
+        query: str | None = None,
+    ) -> Page:
+        """Comments of one status, newest first, optionally filtered.
+
+        Args:
+            status: Which queue.
+            limit: Page size.
+            cursor: From the previous page.
+            thread: Only this thread.
+            query: Case-insensitive text found in the body, author, e-mail, URL or thread.
+        """
+        needle = query.casefold() if query else None
+
+        def matches(comment: Comment) -> bool:
+            if thread and comment.thread != thread:
+                return False
+            if needle is None:
+                return True
+            haystack = "\n".join(
+                (
+                    comment.body,
+                    comment.author_name,
+                    comment.author_email,
+                    comment.author_url,
+                    comment.thread,
+                )
+            )
+            return needle in haystack.casefold()
+
+        return self.store.page(
+            keys.status_index(status.value),
+            limit=limit,
+            cursor=cursor,
+            newest_first=True,
+            where=matches if (thread or needle) else None,
+        )
+
+    def counts(self) -> dict[str, int]:
+        """How many comments each status holds."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.zcard(keys.PENDING)
+            for status in keys.DECIDED_STATUSES:
+                pipe.zcard(keys.status_index(status))
+            pending, *rest = pipe.execute()
+        return {"pending": int(pending)} | {
+            status: int(n) for status, n in zip(keys.DECIDED_STATUSES, rest, strict=True)
+        }
+
+    def audit(
+        self, *, limit: int, cursor: str | None = None
+    ) -> tuple[list[AuditEntry], str | None]:
+        """The audit log, newest first; returns the entries and the next cursor."""
+        maximum = f"({cursor}" if cursor else "+"
+        rows = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            self.client.xrevrange(keys.AUDIT, max=maximum, min="-", count=limit + 1),
+        )
+        entries = []
+        for entry_id, fields in rows[:limit]:
+            f = {k.decode(): v.decode() for k, v in fields.items()}
+            entries.append(
+                AuditEntry(
+                    id=entry_id.decode(),
+                    at=float(f["at"]),
+                    moderator=f["moderator"],
+                    comment_id=f["comment_id"],
+                    action=f["action"],
+                    previous=f["from"],
+                    current=f["to"],
+                )
+            )
+        next_cursor = entries[-1].id if len(rows) > limit and entries else None
+        return entries, next_cursor
+
+    def export(self, fmt: str) -> Iterator[str]:
+        """Every decided comment with its decision, as JSON lines or CSV text chunks.
+
+        The CSV is for spreadsheets: text cells that a spreadsheet would run as a
+        formula are neutralised (see :func:`spreadsheet_safe`). JSON lines hold the
+        values exactly as stored.
+        """
+        columns = list(moderator_view(_EXAMPLE))
+        if fmt == "csv":
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            yield buffer.getvalue()
+        for status in QUEUE_STATUSES:
+            cursor: str | None = None
+            while True:
+                page = self.store.page(keys.status_index(status.value), limit=500, cursor=cursor)
+                for comment in page.items:
+                    row = moderator_view(comment)
+                    if fmt == "csv":
+                        buffer = io.StringIO()
+                        writer = csv.DictWriter(buffer, fieldnames=columns)
+                        row["reasons"] = " ".join(row["reasons"])
+                        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+                        yield buffer.getvalue()
+                    else:
+                        yield json.dumps(row, ensure_ascii=False) + "\n"
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+
+    def purge(self, statuses: Sequence[str], older_than: float) -> int:
+        """Delete comments of these statuses created before ``older_than`` (retention)."""
+        purged = 0
+        for status in statuses:
+            index = keys.status_index(status)
+            while True:
+                ids = [
+                    i.decode()
+                    for i in cast(
+                        list[bytes],
+                        self.client.zrange(
+                            index, "-inf", older_than, byscore=True, offset=0, num=500
+                        ),
+                    )
+                ]
+                if not ids:
+                    break
+                comments = self.store.get_many(ids)
+                with self.client.pipeline() as pipe:
+                    for comment in comments:
+                        pipe.delete(keys.comment(comment.id))
+                        pipe.zrem(keys.thread_published(comment.thread), comment.id)
+                    pipe.zrem(index, *ids)
+                    pipe.execute()
+                purged += len(ids)
+        return purged
+
+
+def apply_decision(
+    svc: Services,
+    comment_ids: Sequence[str],
+    action: Action,
+    moderator: str,
+    expected: CommentStatus | None = None,
+    *,
+    request_id: str = "",
+) -> list[Outcome]:
+    """A moderator's decision with its consequences: the one path the API and UI share.
+
+    Applies the action (all or nothing) with, in the same step, its ``comment.moderated``
+    webhook events and, for approve and spam, a model update from the new labels in the
+    outbox; then queues them. A decision committed is answered as such: when queueing
+    fails (Redis refuses writes), the reconciler queues them later.
+
+    Raises:
+        UnknownCommentError: An id names no comment; nothing changed.
+        StatusConflictError: A comment is not in ``expected``; nothing changed.
+    """
+    seen = [expected.value if expected else None] * len(comment_ids)
+    outcomes = Moderation(svc.redis, svc.store).act(
+        comment_ids,
+        action,
+        moderator,
+        seen,
+        with_events=bool(svc.settings.webhooks),
+        request_id=request_id,
+    )
+    if svc.settings.webhooks or TRANSITIONS[action][1]:  # the outbox got something
+        outbox.drain_soon(svc.redis, svc.queues, svc.settings)
+    return outcomes
+
+
+_EXAMPLE = Comment(
+    id="", thread="", body="", author_name="", created_at=0.0, status=CommentStatus.HELD
+)

@@ -1,0 +1,22 @@
+"""Comment storage on Redis, shared by the web app and the workers."""
+
+from service.core.store.comments import (
+    CommentStore,
+    Decision,
+    InvalidCursorError,
+    NonceSpentError,
+    Page,
+)
+from service.core.store.models import FINAL_STATUSES, Comment, CommentStatus, isoformat
+
+__all__ = [
+    "FINAL_STATUSES",
+    "Comment",
+    "CommentStatus",
+    "CommentStore",
+    "Decision",
+    "InvalidCursorError",
+    "NonceSpentError",
+    "Page",
+    "isoformat",
+]

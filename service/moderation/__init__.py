@@ -1,1 +1,0 @@
-"""Moderation: moderator accounts, decisions on comments, audit, lists and retention."""

@@ -1,0 +1,69 @@
+"""``/healthz`` (the process is up) and ``/readyz`` (it can do its work)."""
+
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, Response
+
+from service.core.queues import ALL_QUEUES
+from service.web.api.models import Health, NotReady, Ready, respond
+from service.web.services import services
+
+bp = Blueprint("health", __name__)
+
+
+def out_of_memory(client: redis.Redis) -> str:
+    """Why Redis refuses writes for lack of memory, or ``""`` when it does not.
+
+    Redis refuses a write that may grow its memory when its used memory, less what it
+    does not count against ``maxmemory`` (replication and AOF buffers), is above
+    ``maxmemory`` and nothing can be evicted (commentgate needs ``noeviction``).
+    A Redis whose ``INFO`` command is disabled is not checked.
+    """
+    try:
+        memory = client.info("memory")
+    except redis.ResponseError:
+        return ""
+    limit = int(memory.get("maxmemory", 0))
+    used = int(memory.get("used_memory", 0)) - int(memory.get("mem_not_counted_for_evict", 0))
+    if limit and used > limit:
+        return f"redis: out of memory (used_memory {used} > maxmemory {limit})"
+    return ""
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness: answers while the process serves requests."""
+    return respond(Health(status="ok"))
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: Redis answers and accepts writes, the queues are known; 503 if not."""
+    svc = services()
+    problems: list[str] = []
+    depths: dict[str, int] = {}
+    try:
+        svc.redis.ping()
+        depths = {
+            q.name: q.count
+            for q in (
+                svc.queues.comments,
+                svc.queues.webhooks,
+                svc.queues.maintenance,
+                svc.queues.learning,
+            )
+        }
+        full = out_of_memory(svc.redis)
+        if full:
+            problems.append(full)
+    except redis.RedisError as exc:
+        problems.append(f"redis unreachable: {type(exc).__name__}")
+    missing = [name for name in ALL_QUEUES if name not in depths]
+    if not problems and missing:
+        problems.append("queues unknown: " + ", ".join(missing))
+    if problems:
+        response = respond(NotReady(status="unavailable", problems=problems), 503)
+        response.headers["Retry-After"] = "5"
+        return response
+    return respond(Ready(status="ready", queues=depths))

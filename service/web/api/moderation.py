@@ -1,0 +1,267 @@
+"""``/api/v1/moderation/``: queues, decisions, audit, lists, moderators and export.
+
+Every route needs a moderator's bearer token; list and account management need an
+admin (see :mod:`service.web.auth`).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, g, request, stream_with_context
+
+from service.core.accounts import AccountError, ModeratorStore, Role, describe
+from service.core.exceptions import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    ValidationFailedError,
+)
+from service.core.moderation import (
+    Action,
+    Moderation,
+    Outcome,
+    StatusConflictError,
+    UnknownCommentError,
+    apply_decision,
+    moderator_view,
+)
+from service.core.store import CommentStatus, InvalidCursorError, isoformat
+from service.core.store.lists import LIST_KINDS, LIST_NAMES, ListKind, ListName
+from service.web.api.models import (
+    ActionResult,
+    AuditEntry,
+    AuditPage,
+    BulkOutcome,
+    BulkResult,
+    ListEntryAdded,
+    Lists,
+    ModeratorAccount,
+    ModeratorComment,
+    ModeratorCreated,
+    ModeratorList,
+    QueuePage,
+    Removed,
+    Revoked,
+    StatusCounts,
+    respond,
+)
+from service.web.api.request_body import read_body
+from service.web.api.schemas import (
+    ID_PATTERN,
+    ActionRequest,
+    AuditQuery,
+    BulkRequest,
+    ExportQuery,
+    ListEntry,
+    NewModerator,
+    QueueQuery,
+    validate,
+)
+from service.web.auth import authorize, bearer_moderator, requires
+from service.web.services import services
+
+bp = Blueprint("moderation", __name__, url_prefix="/api/v1/moderation")
+
+
+@bp.before_request
+def _authenticate() -> None:
+    authorize(bearer_moderator())
+
+
+def moderation() -> Moderation:
+    """The moderation service of this app."""
+    svc = services()
+    return Moderation(svc.redis, svc.store)
+
+
+@bp.get("/me")
+def me() -> Response:
+    """The authenticated moderator."""
+    return respond(ModeratorAccount.model_validate(describe(g.moderator)))
+
+
+@bp.get("/queue")
+def queue() -> Response:
+    """Comments of one status, newest first, with counts per status."""
+    query = validate(QueueQuery, request.args.to_dict())
+    mod = moderation()
+    try:
+        page = mod.queue(
+            CommentStatus(query.status),
+            limit=query.limit,
+            cursor=query.cursor,
+            thread=query.thread,
+            query=query.q,
+        )
+    except InvalidCursorError:
+        raise BadRequestError("cursor is not valid; start again without it") from None
+    return respond(
+        QueuePage(
+            status=query.status,
+            counts=StatusCounts.model_validate(mod.counts()),
+            comments=[ModeratorComment.model_validate(moderator_view(c)) for c in page.items],
+            next_cursor=page.next_cursor,
+        )
+    )
+
+
+def _apply(ids: list[str], action: Action, expected: CommentStatus | None) -> list[Outcome]:
+    try:
+        return apply_decision(
+            services(), ids, action, g.moderator.name, expected, request_id=g.request_id
+        )
+    except UnknownCommentError as exc:
+        raise NotFoundError(f"no comment with id {exc.comment_id!r}; nothing changed") from None
+    except StatusConflictError as exc:
+        raise ConflictError(
+            f"comment {exc.comment_id} is {exc.current} now: someone acted first; nothing changed",
+            extra={"id": exc.comment_id, "current_status": exc.current},
+        ) from None
+
+
+@bp.post("/comments/<comment_id>")
+def act(comment_id: str) -> Response:
+    """Approve, spam or reject one comment (from any status)."""
+    if not ID_PATTERN.match(comment_id):
+        raise NotFoundError(f"no comment with id {comment_id[:64]!r}")
+    body = validate(ActionRequest, read_body())
+    [outcome] = _apply([comment_id], body.action, body.expected_status)
+    comment = services().store.get(comment_id)
+    if comment is None:  # purged between the decision and this read
+        raise NotFoundError(f"comment {comment_id} was {outcome.current}, then deleted")
+    return respond(
+        ActionResult.model_validate({"previous_status": outcome.previous} | moderator_view(comment))
+    )
+
+
+@bp.post("/bulk")
+def bulk() -> Response:
+    """One action on many comments: all change, or none does."""
+    body = validate(BulkRequest, read_body())
+    outcomes = _apply(body.ids, body.action, body.expected_status)
+    return respond(
+        BulkResult(
+            action=body.action,
+            results=[
+                BulkOutcome.model_validate(
+                    {"id": o.comment_id, "previous_status": o.previous, "status": o.current}
+                )
+                for o in outcomes
+            ],
+        )
+    )
+
+
+@bp.get("/audit")
+def audit() -> Response:
+    """Every decision: who, when, from which status to which, newest first."""
+    query = validate(AuditQuery, request.args.to_dict())
+    entries, next_cursor = moderation().audit(limit=query.limit, cursor=query.cursor)
+    return respond(
+        AuditPage(
+            entries=[
+                AuditEntry.model_validate(
+                    {
+                        "id": e.id,
+                        "at": isoformat(e.at),
+                        "moderator": e.moderator,
+                        "comment_id": e.comment_id,
+                        "action": e.action,
+                        "from": e.previous,
+                        "to": e.current,
+                    }
+                )
+                for e in entries
+            ],
+            next_cursor=next_cursor,
+        )
+    )
+
+
+@bp.get("/export")
+def export() -> Response:
+    """All decided comments with their decisions, as JSON lines or CSV."""
+    fmt = validate(ExportQuery, request.args.to_dict()).format
+    mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return Response(
+        stream_with_context(moderation().export(fmt)),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="comments-{stamp}.{fmt}"'},
+    )
+
+
+def _list_target(name: str, kind: str) -> tuple[ListName, ListKind]:
+    if name not in LIST_NAMES or kind not in LIST_KINDS:
+        raise NotFoundError(f"lists are {', '.join(LIST_NAMES)}; kinds are {', '.join(LIST_KINDS)}")
+    return name, kind
+
+
+@bp.get("/lists")
+def lists() -> Response:
+    """The block and allow lists."""
+    store = services().lists
+    return respond(Lists.model_validate({name: store.entries(name) for name in LIST_NAMES}))
+
+
+@bp.post("/lists/<name>/<kind>")
+@requires(Role.ADMIN)
+def add_entry(name: str, kind: str) -> Response:
+    """Add an entry (admins)."""
+    list_name, list_kind = _list_target(name, kind)
+    entry = validate(ListEntry, read_body())
+    try:
+        value = services().lists.add(list_name, list_kind, entry.value)
+    except ValueError as exc:
+        raise ValidationFailedError("invalid entry", errors={"value": str(exc)}) from None
+    added = ListEntryAdded.model_validate({"list": list_name, "kind": list_kind, "value": value})
+    return respond(added, 201)
+
+
+@bp.delete("/lists/<name>/<kind>")
+@requires(Role.ADMIN)
+def remove_entry(name: str, kind: str) -> Response:
+    """Remove an entry given as ``?value=`` (admins)."""
+    list_name, list_kind = _list_target(name, kind)
+    entry = validate(ListEntry, request.args.to_dict())
+    try:
+        removed = services().lists.remove(list_name, list_kind, entry.value)
+    except ValueError as exc:
+        raise ValidationFailedError("invalid entry", errors={"value": str(exc)}) from None
+    if not removed:
+        raise NotFoundError(f"{entry.value!r} is not on the {list_name} list of {list_kind}")
+    return respond(Removed(removed=True))
+
+
+@bp.get("/moderators")
+@requires(Role.ADMIN)
+def moderators() -> Response:
+    """Every moderator account (admins)."""
+    accounts = ModeratorStore(services().redis).list()
+    return respond(
+        ModeratorList(moderators=[ModeratorAccount.model_validate(describe(m)) for m in accounts])
+    )
+
+
+@bp.post("/moderators")
+@requires(Role.ADMIN)
+def add_moderator() -> Response:
+    """Create an account; its token is in this response only (admins)."""
+    body = validate(NewModerator, read_body())
+    try:
+        token = ModeratorStore(services().redis).add(body.name, body.role)
+    except AccountError as exc:
+        raise ValidationFailedError(str(exc), errors={"name": str(exc)}) from None
+    return respond(ModeratorCreated(name=body.name, role=body.role, token=token), 201)
+
+
+@bp.delete("/moderators/<name>")
+@requires(Role.ADMIN)
+def revoke_moderator(name: str) -> Response:
+    """Delete an account; its token stops working (admins)."""
+    try:
+        ModeratorStore(services().redis).revoke(name)
+    except AccountError as exc:
+        raise NotFoundError(str(exc)) from None
+    return respond(Revoked(revoked=name))

@@ -1,0 +1,418 @@
+"""Request schemas: what clients may send, validated with pydantic.
+
+Bodies and query strings of every API view are validated here, and the OpenAPI
+document (:mod:`service.web.api.openapi`) is generated from these models. Responses are
+in :mod:`service.web.api.models`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from service.core.accounts import NAME_PATTERN, Role
+from service.core.exceptions import ValidationFailedError
+from service.core.moderation import Action
+from service.core.store import CommentStatus
+from service.web.api.email_address import EmailNotValidError, normalised_email
+
+#: Bidirectional embedding, override and isolate controls: used to disguise text.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Categories that draw nothing on their own: controls, formats, separators, marks.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
+#: Letters and symbols that render as blank space (Hangul fillers, the braille blank).
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+#: Line breaks and tabs, which multi-line text may hold (deleted before the fast check).
+_LINE_BREAKS = str.maketrans("", "", "\n\r\t")
+#: A lone UTF-16 surrogate, and the error of a field holding one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ERROR = PydanticCustomError(
+    "lone_surrogate", "must be valid Unicode text (no lone surrogates)"
+)
+#: Largest part of a Redis stream id (an unsigned 64-bit integer).
+_STREAM_ID_PART_MAX = 2**64 - 1
+M = TypeVar("M", bound=BaseModel)
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+DecidedStatus = Literal["published", "held", "spam", "rejected"]
+
+
+def _has_surrogate(value: Any) -> bool:
+    """Whether ``value`` (a string or a list of them) holds a lone surrogate."""
+    texts = value if isinstance(value, list) else (value,)
+    return any(
+        isinstance(text, str) and not text.isascii() and _SURROGATE.search(text) is not None
+        for text in texts
+    )
+
+
+def _visible(value: str) -> bool:
+    """Whether ``value`` has at least one character that draws something."""
+    for ch in value:  # a loop, not any(): it usually stops at once, sparing a generator
+        if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _BLANK_CHARACTERS:
+            return True
+    return False
+
+
+def _check_single_line(value: str) -> str:
+    value = value.strip()
+    if value.isprintable():  # fast path, in C: no control or format character at all
+        return value
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise ValueError("must not contain control or invisible formatting characters")
+    return value
+
+
+def _check_multiline(value: str) -> str:
+    value = value.strip()
+    if value.translate(_LINE_BREAKS).isprintable():  # fast path, in C
+        return value
+    for ch in value:
+        if ch in "\n\r\t":
+            continue
+        if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS:
+            raise ValueError("must not contain control or bidirectional override characters")
+    return value
+
+
+def _required_text(value: str) -> str:
+    """Refuse text that is empty once blank and invisible characters are ignored."""
+    if not _visible(value):
+        raise ValueError("must not be empty")
+    return value
+
+
+class RequestModel(BaseModel):
+    r"""Base of request schemas: unknown members are ignored, lone surrogates refused.
+
+    JSON can escape a lone UTF-16 surrogate (``"\\ud800"``); it is no character, cannot
+    be stored or encoded, and is refused in every field before any other rule runs.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_surrogates(cls, data: Any) -> Any:
+        # One pass over the input, not a validator per field: each call from pydantic
+        # into Python costs more than the check itself.
+        if not isinstance(data, dict):
+            return data
+        errors = []
+        for name, value in data.items():
+            if isinstance(value, str) and value.isascii():
+                continue  # most values, at once
+            if name in cls.model_fields and _has_surrogate(value):
+                errors.append(InitErrorDetails(type=_SURROGATE_ERROR, loc=(name,), input=value))
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data
+
+
+# -- public API --------------------------------------------------------------------------
+
+
+class CommentSubmission(RequestModel):
+    """A comment as posted by a website (JSON or an HTML form)."""
+
+    thread: str = Field(
+        max_length=512,
+        description="Page URL or slug the comment belongs to.",
+        json_schema_extra={"minLength": 1},
+    )
+    body: str = Field(
+        description="The comment, plain text (at most COMMENTGATE_BODY_MAX_CHARS characters).",
+        json_schema_extra={"minLength": 1},
+    )
+    author_name: str = Field(
+        "", max_length=100, description="Required unless COMMENTGATE_AUTHOR_NAME_REQUIRED=false."
+    )
+    author_email: str = Field("", max_length=254, description="Never shown publicly.")
+    author_url: str = Field("", max_length=2048, description="http or https URL.")
+    parent_id: str = Field(
+        "",
+        max_length=64,
+        description="A published comment of the same thread replied to.",
+        json_schema_extra={"pattern": r"^([A-Za-z0-9_-]{8,64})?$"},
+    )
+    captcha_token: str = Field("", max_length=4096, description="From GET /api/v1/captcha.")
+    captcha_answer: str | int = Field("", description="Digits or English number words.")
+    commenter_token: str = Field(
+        "",
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_.-]*$",
+        description="The commenter token the site keeps for this commenter (from POST "
+        "/api/v1/comments/{comment_id}/commenter-token). While the comment that earned it "
+        "is still published and the token names this `author_email`, the comment skips "
+        "the hold of a middling score (never the link, phone-number or too-fast holds). "
+        "A token that is forged, expired or names someone else is ignored: the comment "
+        "is decided like a stranger's.",
+    )
+
+    @field_validator("thread")
+    @classmethod
+    def _thread(cls, value: str) -> str:
+        return _required_text(_check_single_line(value))
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str, info: ValidationInfo) -> str:
+        value = _required_text(_check_multiline(value))
+        limit = (info.context or {}).get("body_max_chars", 5000)
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        return value
+
+    @field_validator("author_name")
+    @classmethod
+    def _author_name(cls, value: str, info: ValidationInfo) -> str:
+        value = _check_single_line(value)
+        if value and not _visible(value):
+            raise ValueError("must not be blank")
+        if not value and (info.context or {}).get("author_name_required", True):
+            raise ValueError("is required")
+        return value
+
+    @field_validator("author_email")
+    @classmethod
+    def _author_email(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            return normalised_email(value)
+        except EmailNotValidError as exc:
+            raise ValueError(f"not a valid e-mail address: {exc}") from None
+
+    @field_validator("author_url")
+    @classmethod
+    def _author_url(cls, value: str) -> str:
+        value = _check_single_line(value)
+        if not value:
+            return ""
+        if any(ch.isspace() for ch in value):
+            raise ValueError("must not contain spaces")
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError:
+            raise ValueError("not a valid URL") from None
+        if parts.scheme.lower() not in ("http", "https"):
+            raise ValueError("must be an http or https URL")
+        if not host:
+            raise ValueError("must include a host name")
+        return value
+
+    @field_validator("parent_id")
+    @classmethod
+    def _parent_id(cls, value: str) -> str:
+        value = value.strip()
+        if value and not ID_PATTERN.match(value):
+            raise ValueError("not a comment id")
+        return value
+
+    @field_validator("captcha_answer")
+    @classmethod
+    def _answer(cls, value: str | int) -> str:
+        return str(value).strip()[:64]
+
+
+class CommenterTokenRequest(RequestModel):
+    """Proof of having posted a comment, to obtain its author's commenter token."""
+
+    receipt: str = Field(
+        max_length=64,
+        description="The `receipt` of the comment's 202 response.",
+        json_schema_extra={"minLength": 1},
+    )
+
+
+class ThreadListing(RequestModel):
+    """Query parameters of the public thread listing."""
+
+    thread: str = Field(
+        max_length=512, description="The thread's URL or slug.", json_schema_extra={"minLength": 1}
+    )
+    limit: int = Field(50, ge=1, le=100, description="Comments per page.")
+    cursor: str | None = Field(None, max_length=512, description="``next_cursor`` of a page.")
+
+    @field_validator("thread")
+    @classmethod
+    def _thread(cls, value: str) -> str:
+        return _required_text(_check_single_line(value))
+
+
+# -- moderation API ----------------------------------------------------------------------
+
+
+class QueueQuery(RequestModel):
+    """Query of a moderation queue."""
+
+    status: DecidedStatus = "held"
+    thread: str | None = Field(None, max_length=512, description="Only this thread.")
+    q: str | None = Field(None, max_length=200, description="Text to search for.")
+    limit: int = Field(50, ge=1, le=200, description="Comments per page.")
+    cursor: str | None = Field(None, max_length=512, description="``next_cursor`` of a page.")
+
+
+class ActionRequest(RequestModel):
+    """A decision on one comment."""
+
+    action: Action
+    expected_status: CommentStatus | None = Field(
+        None, description="The status the moderator saw; a different one is a 409."
+    )
+
+
+class BulkRequest(ActionRequest):
+    """One decision on many comments, all or nothing."""
+
+    ids: list[str] = Field(
+        min_length=1,
+        max_length=500,
+        description="Distinct comment ids.",
+        json_schema_extra={
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": ID_PATTERN.pattern},
+        },
+    )
+
+    @field_validator("ids")
+    @classmethod
+    def _ids(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("ids must not repeat")
+        for comment_id in value:
+            if not ID_PATTERN.match(comment_id):
+                raise ValueError(f"not a comment id: {comment_id[:64]!r}")
+        return value
+
+
+class AuditQuery(RequestModel):
+    """Cursor pagination of the audit log."""
+
+    limit: int = Field(50, ge=1, le=500, description="Entries per page.")
+    cursor: str | None = Field(
+        None, max_length=64, pattern=r"^[0-9]+-[0-9]+$", description="``next_cursor`` of a page."
+    )
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = [int(part) for part in value.split("-")]
+        # Redis refuses ids past 64 bits, and nothing comes before 0-0.
+        if max(parts) > _STREAM_ID_PART_MAX or not any(parts):
+            raise ValueError("not a cursor of the audit log")
+        return value
+
+
+class ListEntry(RequestModel):
+    """An entry to add to or remove from a list."""
+
+    value: str = Field(
+        min_length=1, max_length=320, description="A term, e-mail, domain or IP network."
+    )
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        return _required_text(_check_single_line(value))
+
+
+class NewModerator(RequestModel):
+    """An account to create."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Letters, digits, '.', '_' or '-', starting with a letter or digit.",
+        json_schema_extra={"pattern": NAME_PATTERN.pattern},
+    )
+    role: Role = Role.MODERATOR
+
+
+class ExportQuery(RequestModel):
+    """Export format."""
+
+    format: Literal["jsonl", "csv"] = "jsonl"
+
+
+# -- HTML pages (documentation only) ----------------------------------------------------
+# The pages read their query strings and forms by hand; these models describe them in
+# the OpenAPI document (service/web/api/openapi_routes.py) and validate nothing.
+
+
+class DemoPageQuery(BaseModel):
+    """Query of the demo page."""
+
+    cursor: str | None = Field(None, description="Show the comments after this cursor.")
+    comment: str | None = Field(None, description="Say what became of this comment.")
+
+
+class QueueFilter(BaseModel):
+    """Query of a moderation UI queue."""
+
+    thread: str | None = Field(None, description="Only this thread.")
+    q: str | None = Field(None, description="Text to search for.")
+    cursor: str | None = Field(None, description="Continue after this cursor.")
+
+
+class LoginQuery(BaseModel):
+    """Query of the login page."""
+
+    next: str | None = Field(None, description="A /moderate path to go to once logged in.")
+
+
+class CsrfForm(BaseModel):
+    """A form of the moderation UI."""
+
+    csrf_token: str = Field(description="The token the page's form carries.")
+
+
+class LoginForm(CsrfForm):
+    """The login form."""
+
+    token: str = Field(description="The moderator's API token (``cgm_...``).")
+    next: str = ""
+
+
+class DecisionForm(CsrfForm):
+    """A decision on the comment shown."""
+
+    action: Action
+    expected: DecidedStatus | Literal[""] = Field("", description="The status shown.")
+    next: str = Field("", description="The /moderate path to go back to.")
+    focus: str = Field("", description="The comment to scroll to.")
+
+
+class BulkForm(DecisionForm):
+    """A decision on the selected comments."""
+
+    ids: list[str] = Field(description="The selected comments (at most 500).")
+
+
+def validate(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
+    """Validate ``data`` into ``model`` or raise a 422 with per-field messages."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors(include_url=False):
+            field = ".".join(str(part) for part in error["loc"]) or "body"
+            message = error["msg"].removeprefix("Value error, ")
+            errors.setdefault(field, message)
+        raise ValidationFailedError("some fields are invalid", errors=errors) from None

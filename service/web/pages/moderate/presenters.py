@@ -1,0 +1,235 @@
+"""What the moderation templates show: comments as cards, reasons as chips, safe links.
+
+Everything here turns stored data into plain strings and numbers; the templates
+escape all of it (comment fields are hostile input) and never mark anything safe.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from service.core.privacy import is_pseudonym
+from service.core.settings import Settings
+from service.core.store import Comment
+
+logger = logging.getLogger(__name__)
+
+#: How many avatar colour classes moderate.css defines (``avatar--0`` ...).
+AVATAR_COLOURS = 8
+
+Tone = Literal["danger", "warning", "neutral", "good"]
+
+#: Machine reason -> (label people read, chip tone). Unknown reasons show as they are.
+REASON_LABELS: dict[str, tuple[str, Tone]] = {
+    "model_score": ("Model score", "neutral"),
+    "honeypot": ("Honeypot filled", "danger"),
+    "links": ("Many links", "warning"),
+    "phone_numbers": ("Phone number", "warning"),
+    "blocklist": ("On block list", "danger"),
+    "too_fast": ("Posted too fast", "warning"),
+    "premoderation": ("Premoderation", "neutral"),
+    "previously_approved": ("Known author", "good"),
+    "allowlist": ("On allow list", "good"),
+    "unfamiliar": ("Unlike the training data", "warning"),
+    "campaign": ("Copy of marked spam", "danger"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Chip:
+    """One reason a comment was filed where it is."""
+
+    code: str
+    label: str
+    tone: Tone
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreBands:
+    """Where the score meter turns from fine to doubtful to spam.
+
+    Attributes:
+        low: Scores below this are shown as fine (the publish threshold).
+        high: Scores at or above this are shown as spam (the spam threshold).
+    """
+
+    low: float
+    high: float
+
+    def band(self, score: float) -> Literal["low", "mid", "high"]:
+        """Which band ``score`` falls in."""
+        if score < self.low:
+            return "low"
+        return "high" if score >= self.high else "mid"
+
+
+#: Meter colours when neither the settings nor a model card give thresholds.
+FALLBACK_BANDS = ScoreBands(low=0.5, high=0.8)
+
+
+def score_bands(settings: Settings) -> ScoreBands:
+    """The thresholds the workers decide with, for colouring the score meter.
+
+    ``COMMENTGATE_PUBLISH_BELOW``/``SPAM_ABOVE`` when set, else the thresholds in the
+    configured model's card (read as JSON: the web app never imports scikit-learn).
+
+    Args:
+        settings: The app's settings.
+
+    Returns:
+        The bands; :data:`FALLBACK_BANDS` where nothing says otherwise.
+    """
+    card = _card_thresholds(str(settings.model_path or _default_model_path()))
+    low = settings.publish_below
+    high = settings.spam_above
+    if low is None:
+        low = card.low if card else FALLBACK_BANDS.low
+    if high is None:
+        high = card.high if card else FALLBACK_BANDS.high
+    return ScoreBands(low=low, high=high)
+
+
+def _default_model_path() -> Path:
+    """Where the shipped model lies, found without importing the classifier package."""
+    spec = importlib.util.find_spec("classifier")
+    if spec is None or spec.origin is None:
+        return Path("model.skops")
+    return Path(spec.origin).parent / "default_model" / "model.skops"
+
+
+@functools.lru_cache(maxsize=4)
+def _card_thresholds(model_path: str) -> ScoreBands | None:
+    """The thresholds of the model card beside ``NAME.skops`` (``NAME_card.json``)."""
+    path = Path(model_path)
+    card = path.with_name(f"{path.stem}_card.json")
+    try:
+        thresholds = json.loads(card.read_text(encoding="utf-8"))["thresholds"]
+        return ScoreBands(
+            low=float(thresholds["publish_below"]), high=float(thresholds["spam_above"])
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        logger.info("no thresholds in %s; the score meter uses its fallback colours", card)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentCard:
+    """A comment as the queue page shows it."""
+
+    id: str
+    status: str
+    thread: str
+    parent_id: str
+    author_name: str
+    author_email: str
+    author_url: str
+    ip: str
+    initial: str
+    avatar_class: str
+    created_iso: str
+    created_label: str
+    created_ago: str
+    body: str
+    score: float | None
+    score_label: str
+    score_band: str
+    reasons: list[Chip]
+    model_version: str
+    moderated_by: str
+    ip_hashed: bool = False
+
+    @classmethod
+    def of(cls, comment: Comment, bands: ScoreBands, now: datetime) -> CommentCard:
+        """Build the card of a stored comment.
+
+        Args:
+            comment: Any comment of a moderation queue.
+            bands: The score thresholds, for the meter's colour.
+            now: The time the page is rendered (for "5 min ago").
+
+        Returns:
+            The card; its strings are raw (the template escapes them).
+        """
+        name = comment.author_name.strip() or "Anonymous"
+        created = datetime.fromtimestamp(comment.created_at, UTC)
+        digest = hashlib.sha256(name.casefold().encode()).digest()
+        score = comment.score
+        return cls(
+            id=comment.id,
+            status=comment.status.value,
+            thread=comment.thread,
+            parent_id=comment.parent_id,
+            author_name=name,
+            author_email=comment.author_email,
+            author_url=comment.author_url,
+            ip=comment.ip,
+            initial=next((ch.upper() for ch in name if ch.isalnum()), "?"),
+            avatar_class=f"avatar--{int.from_bytes(digest[:4], 'big') % AVATAR_COLOURS}",
+            created_iso=created.isoformat(timespec="seconds"),
+            created_label=f"{created:%d %b %Y, %H:%M} UTC",
+            created_ago=time_ago(created, now),
+            body=comment.body,
+            score=score,
+            score_label=f"{score:.2f}" if score is not None else "not scored",
+            score_band=bands.band(score) if score is not None else "none",
+            reasons=[chip(code) for code in comment.reasons],
+            model_version=comment.model_version,
+            moderated_by=comment.moderated_by,
+            ip_hashed=is_pseudonym(comment.ip),
+        )
+
+
+def chip(code: str) -> Chip:
+    """The chip for a machine reason such as ``"links"``."""
+    label, tone = REASON_LABELS.get(code, (code.replace("_", " ").capitalize(), "neutral"))
+    return Chip(code=code, label=label, tone=tone)
+
+
+def time_ago(moment: datetime, now: datetime) -> str:
+    """Say how long ago ``moment`` was, e.g. ``"just now"``, ``"5 min ago"``, ``"3 days ago"``."""
+    seconds = int((now - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} h ago"
+    days = hours // 24
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
+def local_path(value: str | None, prefix: str) -> str | None:
+    """``value`` when it is a path on this site under ``prefix``, else ``None``.
+
+    Used for the "go back to" fields of forms, so a crafted form can never redirect a
+    moderator to another site (no scheme, no host, no ``//`` or backslash tricks).
+
+    Args:
+        value: A path with an optional query, e.g. ``/moderate/spam?q=casino``.
+        prefix: The path it must lie under, e.g. ``/moderate``.
+
+    Returns:
+        The path and query (without a fragment), or ``None``.
+    """
+    if not value or len(value) > 2048 or any(ch in value for ch in "\\\r\n\t\0"):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc or value.startswith("//"):
+        return None
+    if parts.path != prefix and not parts.path.startswith(prefix.rstrip("/") + "/"):
+        return None
+    return urlunsplit(("", "", parts.path, parts.query, ""))
