@@ -44,9 +44,8 @@ if TYPE_CHECKING:
         matching_key,
         normalise_text,
     )
+    from classifier._paths import DEFAULT_MODEL_PATH, card_path
     from classifier._persistence import (
-        DEFAULT_MODEL_PATH,
-        card_path,
         dump_model_bytes,
         load_model,
         load_model_bytes,
@@ -63,14 +62,14 @@ _EXPORTS: dict[str, str] = {
     "CampaignIndex": "classifier._campaigns",
     "CampaignMatch": "classifier._campaigns",
     "CommentInput": "classifier._features",
-    "DEFAULT_MODEL_PATH": "classifier._persistence",
+    "DEFAULT_MODEL_PATH": "classifier._paths",
     "SiteLayer": "classifier._site_layer",
     "SpamModel": "classifier._spam_model",
     "Thresholds": "classifier._model",
     "campaign_curve": "classifier._campaigns",
     "campaign_signature": "classifier._campaigns",
     "campaign_signatures": "classifier._campaigns",
-    "card_path": "classifier._persistence",
+    "card_path": "classifier._paths",
     "count_links": "classifier._normalise",
     "count_phones": "classifier._normalise",
     "dump_model_bytes": "classifier._persistence",

@@ -27,6 +27,7 @@ import skops.io as sio
 from sklearn.pipeline import Pipeline
 
 from classifier._model import Thresholds, fingerprint
+from classifier._paths import DEFAULT_MODEL_PATH, card_path
 from classifier._site_layer import SiteLayer
 from classifier._spam_model import SpamModel
 from classifier.exceptions import IncompatibleModelError, ModelLoadError, UntrustedModelError
@@ -45,7 +46,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: The model shipped with the package.
-DEFAULT_MODEL_PATH: Path = Path(__file__).resolve().parent / "default_model" / "model.skops"
 
 #: Types a model file may contain beyond skops' defaults: our own classes by full name
 #: plus what ``skops.io.get_untrusted_types`` reports for the shipped model.
@@ -65,12 +65,6 @@ DATASET_CITATION = (
     'YouTube", Proc. 14th IEEE ICMLA, 2015. YouTube Spam Collection, UCI ML Repository '
     "(dataset 380), CC BY 4.0."
 )
-
-
-def card_path(model_path: str | Path) -> Path:
-    """The model card path of a model file: ``NAME.skops`` -> ``NAME_card.json``."""
-    path = Path(model_path)
-    return path.with_name(f"{path.stem}_card.json")
 
 
 def library_versions() -> dict[str, str]:

@@ -46,10 +46,10 @@ from classifier._site_learning import (
     train_site_model,
 )
 from service.core.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
-from service.core.queues import FAILURE_TTL, LEARNING_SCHEDULED, UPDATE_MODEL
+from service.core.queues import FAILURE_TTL, UPDATE_MODEL
 from service.core.site_labels import LabelledComment, SiteLabels, record_labels
 from service.core.store import keys
-from service.core.store.keys import DEFAULT_SITE
+from service.core.store.keys import DEFAULT_SITE, LEARNING_SCHEDULED
 from workers.feedback import Example, labeller_weights, latest_per_comment, read_feedback
 from workers.jobs import _job, comment_input
 from workers.runtime import WorkerRuntime, get_runtime
@@ -58,9 +58,9 @@ __all__ = ["CURSOR_KEY", "TRAINED_KEY", "update_model"]
 
 logger = logging.getLogger(__name__)
 
-CURSOR_KEY = keys.PREFIX + "learning:cursor"  # id of the last feedback entry consumed
-LOCK_KEY = keys.PREFIX + "learning:lock"  # one update at a time (per site)
-TRAINED_KEY = keys.PREFIX + "learning:trained"  # per site: history revision last judged
+CURSOR_KEY = keys.LEARNING_CURSOR
+LOCK_KEY = keys.LEARNING_LOCK
+TRAINED_KEY = keys.LEARNING_TRAINED
 #: An update that finds another running tries again this much later.
 BUSY_RETRY_SECONDS = 30
 #: Like :meth:`service.core.queues.Queues.enqueue_learning`.

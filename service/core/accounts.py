@@ -14,10 +14,8 @@ from typing import cast
 
 import redis
 
-from service.core.store.keys import PREFIX
+from service.core.store import keys
 
-ACCOUNTS_KEY = PREFIX + "moderators"  # hash name -> JSON account
-TOKENS_KEY = PREFIX + "moderators:tokens"  # hash token digest -> name
 TOKEN_PREFIX = "cgm_"  # noqa: S105 - a prefix that marks tokens, not a secret
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -71,14 +69,14 @@ class ModeratorStore:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         digest = token_digest(token)
         account = {"name": name, "role": role.value, "created_at": time.time(), "digest": digest}
-        if not self.client.hsetnx(ACCOUNTS_KEY, name, json.dumps(account)):
+        if not self.client.hsetnx(keys.MODERATORS, name, json.dumps(account)):
             raise AccountError(f"moderator {name!r} exists already")
-        self.client.hset(TOKENS_KEY, digest, name)
+        self.client.hset(keys.MODERATOR_TOKENS, digest, name)
         return token
 
     def list(self) -> list[Moderator]:
         """Every account, by name."""
-        raw = cast(dict[bytes, bytes], self.client.hgetall(ACCOUNTS_KEY))
+        raw = cast(dict[bytes, bytes], self.client.hgetall(keys.MODERATORS))
         accounts = [json.loads(value) for value in raw.values()]
         return sorted(
             (Moderator(a["name"], Role(a["role"]), a["created_at"]) for a in accounts),
@@ -91,13 +89,13 @@ class ModeratorStore:
         Raises:
             AccountError: No such account.
         """
-        raw = cast(bytes | None, self.client.hget(ACCOUNTS_KEY, name))
+        raw = cast(bytes | None, self.client.hget(keys.MODERATORS, name))
         if raw is None:
             raise AccountError(f"no moderator named {name!r}")
         digest = json.loads(raw)["digest"]
         with self.client.pipeline() as pipe:
-            pipe.hdel(TOKENS_KEY, digest)
-            pipe.hdel(ACCOUNTS_KEY, name)
+            pipe.hdel(keys.MODERATOR_TOKENS, digest)
+            pipe.hdel(keys.MODERATORS, name)
             pipe.execute()
 
     def authenticate(self, token: str) -> Moderator | None:
@@ -105,10 +103,10 @@ class ModeratorStore:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         digest = token_digest(token)
-        name = cast(bytes | None, self.client.hget(TOKENS_KEY, digest))
+        name = cast(bytes | None, self.client.hget(keys.MODERATOR_TOKENS, digest))
         if name is None:
             return None
-        raw = cast(bytes | None, self.client.hget(ACCOUNTS_KEY, name))
+        raw = cast(bytes | None, self.client.hget(keys.MODERATORS, name))
         if raw is None:
             return None
         account = json.loads(raw)

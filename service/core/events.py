@@ -21,8 +21,7 @@ from redis.client import Pipeline
 
 from service.core.queues import Queues
 from service.core.settings import Settings
-from service.core.store import Comment, isoformat
-from service.core.store.keys import PREFIX
+from service.core.store import Comment, isoformat, keys
 
 #: Events are kept this long for their deliveries (and retries) to read.
 EVENT_TTL = 7 * 24 * 3600
@@ -30,7 +29,7 @@ EVENT_TTL = 7 * 24 * 3600
 
 def event_key(event_id: str) -> str:
     """Key holding one event's JSON body."""
-    return f"{PREFIX}event:{event_id}"
+    return keys.event(event_id)
 
 
 def payload(

@@ -24,13 +24,13 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from service.core.store.keys import PREFIX
+from service.core.store import keys
 
 logger = logging.getLogger(__name__)
 
-COUNTERS_KEY = PREFIX + "metrics:counters"
-HISTOGRAMS_KEY = PREFIX + "metrics:histograms"
-MODELS_KEY = PREFIX + "metrics:models"
+COUNTERS_KEY = keys.METRIC_COUNTERS
+HISTOGRAMS_KEY = keys.METRIC_HISTOGRAMS
+MODELS_KEY = keys.METRIC_MODELS
 
 Labels = tuple[tuple[str, str], ...]
 #: Reads gauges from Redis when scraped (queue depths and the like).

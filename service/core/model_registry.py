@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import redis
 
-from service.core.store.keys import PREFIX
+from service.core.store import keys
 
 __all__ = [
     "CURRENT_KEY",
@@ -43,9 +43,9 @@ __all__ = [
     "lineage",
 ]
 
-INDEX_KEY = PREFIX + "models:index"
-CURRENT_KEY = PREFIX + "models:current"
-HISTORY_KEY = PREFIX + "models:history"
+INDEX_KEY = keys.MODELS_INDEX
+CURRENT_KEY = keys.MODELS_CURRENT
+HISTORY_KEY = keys.MODELS_HISTORY
 HISTORY_LENGTH = 1000
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 
@@ -58,7 +58,7 @@ STATUSES = (BASE, CANDIDATE, PROMOTED, REFUSED)
 
 def version_key(version: str) -> str:
     """The hash holding one version."""
-    return f"{PREFIX}models:v:{version}"
+    return keys.model_version(version)
 
 
 def lineage(version: str) -> str:
@@ -144,6 +144,20 @@ class ModelRegistry:
     def current(self) -> str | None:
         """The version workers should use, or ``None`` for their base model (one GET)."""
         return _text(cast(bytes | None, self.client.get(CURRENT_KEY)))
+
+    def current_card(self, base_card: dict[str, Any]) -> dict[str, Any]:
+        """The card of the model workers decide with: the current version's, else the base's.
+
+        A current version of another lineage than ``base_card`` names is ignored, as
+        :class:`~service.core.model_holder.ModelHolder` ignores it.
+        """
+        wanted = self.current()
+        if wanted is None or lineage(wanted) != base_card.get("model_version"):
+            return base_card
+        try:
+            return self.card(wanted)
+        except UnknownVersionError:
+            return base_card
 
     def exists(self, version: str) -> bool:
         """Whether ``version`` is stored (with or without its bytes)."""

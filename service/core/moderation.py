@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any, cast
 import redis
 
 from service.core import campaigns, events, outbox
-from service.core.store import Comment, CommentStatus, CommentStore, Page, isoformat, keys
+from service.core.store import (
+    DECIDED_STATUSES,
+    Comment,
+    CommentStatus,
+    CommentStore,
+    Page,
+    isoformat,
+    keys,
+)
 from service.core.store.scripts import MODERATE
 
 if TYPE_CHECKING:
@@ -36,7 +44,7 @@ TRANSITIONS: dict[Action, tuple[CommentStatus, str]] = {
     Action.SPAM: (CommentStatus.SPAM, "spam"),
     Action.REJECT: (CommentStatus.REJECTED, ""),
 }
-QUEUE_STATUSES = tuple(CommentStatus(s) for s in keys.DECIDED_STATUSES)
+QUEUE_STATUSES = DECIDED_STATUSES
 #: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -172,7 +180,7 @@ class Moderation:
             keys.APPROVED_AUTHORS,
             keys.FEEDBACK,
             keys.AUDIT,
-            *(keys.status_index(s) for s in keys.DECIDED_STATUSES),
+            *(keys.status_index(s) for s in DECIDED_STATUSES),
             keys.campaigns(keys.DEFAULT_SITE),
             keys.OUTBOX,
         ]
@@ -265,11 +273,11 @@ class Moderation:
         """How many comments each status holds."""
         with self.client.pipeline(transaction=False) as pipe:
             pipe.zcard(keys.PENDING)
-            for status in keys.DECIDED_STATUSES:
+            for status in DECIDED_STATUSES:
                 pipe.zcard(keys.status_index(status))
             pending, *rest = pipe.execute()
         return {"pending": int(pending)} | {
-            status: int(n) for status, n in zip(keys.DECIDED_STATUSES, rest, strict=True)
+            status: int(n) for status, n in zip(DECIDED_STATUSES, rest, strict=True)
         }
 
     def audit(

@@ -11,7 +11,7 @@ right after it (:func:`drain_soon`); the reconciler, every few seconds, drains w
 left. Each batch of entries is queued and deleted in one MULTI/EXEC, watched against
 other drains, so its webhook deliveries are queued exactly once; a crash before the
 EXEC leaves the batch for the next drain. A model update is queued just before its
-batch's transaction: its "scheduled" flag (:data:`service.core.queues.LEARNING_SCHEDULED`)
+batch's transaction: its "scheduled" flag (:data:`service.core.store.keys.LEARNING_SCHEDULED`)
 makes a second attempt queue nothing.
 """
 

@@ -29,7 +29,7 @@ from typing import cast
 
 import redis
 
-from service.core.store import keys, scripts
+from service.core.store import DECIDED_STATUSES, keys, scripts
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class ClientDataPurge:
         The four status indexes are read in one transaction, so a comment a moderator
         moves from one to another meanwhile is seen exactly once.
         """
-        indexes = [keys.status_index(s) for s in keys.DECIDED_STATUSES]
+        indexes = [keys.status_index(s) for s in DECIDED_STATUSES]
         upper = f"({before!r}" if math.isfinite(before) else "+inf"
         with self.client.pipeline(transaction=True) as pipe:
             for index in indexes:

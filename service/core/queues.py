@@ -13,6 +13,8 @@ from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.job import Job
 
+from service.core.store.keys import LEARNING_SCHEDULED
+
 COMMENTS = "commentgate.comments"
 WEBHOOKS = "commentgate.webhooks"
 MAINTENANCE = "commentgate.maintenance"
@@ -25,7 +27,6 @@ RECONCILE = "workers.jobs.reconcile"
 PURGE = "workers.jobs.purge_expired"
 PURGE_CLIENT_DATA = "workers.jobs.purge_client_data"
 UPDATE_MODEL = "workers.learning.update_model"
-LEARNING_SCHEDULED = "cg:learning:scheduled"
 
 #: A scoring job decides one batch: a minute is ample even on a loaded machine.
 SCORING_TIMEOUT = 120

@@ -31,7 +31,7 @@ import redis
 import scipy.sparse as sp
 
 from classifier import CommentInput, SpamModel
-from service.core.store.keys import site_labels
+from service.core.store import keys
 
 __all__ = [
     "MAX_EXAMPLES",
@@ -145,9 +145,9 @@ class SiteLabels:
         self.site = site
         self.feature_space = feature_space
         self.max_examples = max_examples
-        self.key = site_labels(site, feature_space)
-        self.order_key = self.key + ":order"
-        self.revision_key = self.key + ":revision"
+        self.key = keys.site_labels(site, feature_space)
+        self.order_key = keys.site_labels_order(self.key)
+        self.revision_key = keys.site_labels_revision(self.key)
 
     def add(
         self,

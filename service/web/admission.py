@@ -55,7 +55,7 @@ import redis
 from flask import Flask
 
 from service.core import metrics
-from service.core.store.keys import PREFIX
+from service.core.store import keys
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -65,7 +65,7 @@ logger = logging.getLogger(__name__)
 #: The requests the gate applies to.
 INTAKE_METHOD, INTAKE_PATH = "POST", "/api/v1/comments"
 #: Redis key holding the admission schedule (GCRA's theoretical arrival time, in us).
-ADMISSION_KEY = PREFIX + "admission:intake"
+ADMISSION_KEY = keys.ADMISSION
 #: Posts that may arrive together: this many seconds' worth of the rate (at least one).
 BURST_SECONDS = 0.1
 #: Seconds between additions of wait-shed posts to the Redis counter (see

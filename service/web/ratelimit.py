@@ -17,6 +17,7 @@ from flask_limiter import Limiter
 
 from service.core.redis_client import limits_storage_uri
 from service.core.settings import Settings
+from service.core.store import keys
 from service.web import admission
 from service.web.client_ip import rate_key
 from service.web.services import EXTENSION_KEY as SERVICES_KEY
@@ -53,7 +54,7 @@ def install(app: Flask, settings: Settings, blueprints: dict[str, Blueprint]) ->
         storage_uri=limits_storage_uri(settings.redis_url),
         strategy="fixed-window",
         headers_enabled=True,
-        key_prefix="cg:ratelimit",
+        key_prefix=keys.RATE_LIMITS,
         # Redis down: let requests through (intake then answers 503 itself, and the
         # stateless captcha keeps working) rather than failing every request.
         swallow_errors=True,

@@ -11,13 +11,12 @@ from __future__ import annotations
 import pytest
 
 from classifier import CommentInput, count_links, count_phones, load_model
-from service.core.decision import Facts, decide
+from service.core.decision import Facts, decide, policy_for
 from service.core.settings import Settings
 from service.core.store import CommentStatus
-from workers.runtime import policy_for
 
 MODEL = load_model()
-POLICY = policy_for(MODEL, Settings(env="development"))
+POLICY = policy_for(MODEL.card, Settings(env="development"))
 
 GENUINE = [
     "I disagree with the conclusion: the survey only asked people in two cities.",

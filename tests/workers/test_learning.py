@@ -25,10 +25,10 @@ from service.core.model_registry import (
     NotRestorableError,
 )
 from service.core.moderation import Action, Moderation
-from service.core.queues import LEARNING, LEARNING_SCHEDULED, Queues
+from service.core.queues import LEARNING, Queues
 from service.core.site_labels import SiteLabels
 from service.core.store import Comment, CommentStatus, CommentStore, keys
-from service.core.store.keys import DEFAULT_SITE
+from service.core.store.keys import DEFAULT_SITE, LEARNING_SCHEDULED
 from tests.classifier.conftest import synthetic
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers, wait_for

@@ -17,8 +17,9 @@ from redis.client import Pipeline
 from rq.job import Job
 
 from service.core import outbox
-from service.core.queues import LEARNING, LEARNING_SCHEDULED, WEBHOOKS, Queues
+from service.core.queues import LEARNING, WEBHOOKS, Queues
 from service.core.store import keys
+from service.core.store.keys import LEARNING_SCHEDULED
 from tests.conftest import auth, decided, new_comment
 from workers import jobs
 from workers.cli import run_until_stopped

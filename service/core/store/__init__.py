@@ -7,9 +7,16 @@ from service.core.store.comments import (
     NonceSpentError,
     Page,
 )
-from service.core.store.models import FINAL_STATUSES, Comment, CommentStatus, isoformat
+from service.core.store.models import (
+    DECIDED_STATUSES,
+    FINAL_STATUSES,
+    Comment,
+    CommentStatus,
+    isoformat,
+)
 
 __all__ = [
+    "DECIDED_STATUSES",
     "FINAL_STATUSES",
     "Comment",
     "CommentStatus",

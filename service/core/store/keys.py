@@ -1,4 +1,8 @@
-"""Redis key names: every key commentgate writes starts with ``cg:``."""
+"""Every Redis key name commentgate uses: all of them start with ``cg:``.
+
+No other module spells a key; each imports its names from here. Keys that belong to
+one site are under ``cg:sites:<site>:``. RQ's own keys (``rq:``) are RQ's.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,21 @@ AUDIT = PREFIX + "audit"  # stream of moderation decisions
 OUTBOX = PREFIX + "outbox"  # stream of follow-up work committed with a state change
 CLIENT_DATA_CURSOR = PREFIX + "privacy:cursor"  # JSON [created_at, id]: IPs hashed up to here
 CLIENT_DATA_DEFERRED = PREFIX + "privacy:deferred"  # zset: past retention, still undecided
-DECIDED_STATUSES = ("published", "held", "spam", "rejected")
+#: Flask-Limiter's counters (the prefix it puts before its own key names).
+RATE_LIMITS = PREFIX + "ratelimit"
+ADMISSION = PREFIX + "admission:intake"  # GCRA schedule of intake admission, in us
+MODERATORS = PREFIX + "moderators"  # hash name -> JSON account
+MODERATOR_TOKENS = PREFIX + "moderators:tokens"  # hash token digest -> name
+METRIC_COUNTERS = PREFIX + "metrics:counters"
+METRIC_HISTOGRAMS = PREFIX + "metrics:histograms"
+METRIC_MODELS = PREFIX + "metrics:models"
+MODELS_INDEX = PREFIX + "models:index"
+MODELS_CURRENT = PREFIX + "models:current"
+MODELS_HISTORY = PREFIX + "models:history"
+LEARNING_SCHEDULED = PREFIX + "learning:scheduled"  # flag: an update job is queued
+LEARNING_CURSOR = PREFIX + "learning:cursor"  # id of the last feedback entry consumed
+LEARNING_LOCK = PREFIX + "learning:lock"  # + ":<site>": one update at a time per site
+LEARNING_TRAINED = PREFIX + "learning:trained"  # hash site -> history revision last judged
 
 
 def status_index(status: str) -> str:
@@ -63,3 +81,33 @@ def site_labels(site: str, feature_space: str) -> str:
 def campaigns(site: str) -> str:
     """Stream of a site's moderator-labelled comment signatures (campaign memory)."""
     return f"{PREFIX}sites:{site}:campaigns"
+
+
+def model_version(version: str) -> str:
+    """Hash holding one stored model version (its bytes and card)."""
+    return f"{PREFIX}models:v:{version}"
+
+
+def event(event_id: str) -> str:
+    """Key holding one webhook event's JSON body."""
+    return f"{PREFIX}event:{event_id}"
+
+
+def moderation_list(name: str, kind: str) -> str:
+    """Set of one block or allow list's entries of one kind (terms, emails, ...)."""
+    return f"{PREFIX}list:{name}:{kind}"
+
+
+def site_labels_order(labels_key: str) -> str:
+    """Sorted set beside a site history: example key -> time of its label."""
+    return labels_key + ":order"
+
+
+def site_labels_revision(labels_key: str) -> str:
+    """Counter beside a site history, moved by every write."""
+    return labels_key + ":revision"
+
+
+def moderator_session(sid: str) -> str:
+    """A live moderation UI session (its value is the moderator's name)."""
+    return f"{PREFIX}moderate:session:{sid}"

@@ -36,7 +36,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _key(name: ListName, kind: ListKind) -> str:
-    return f"{keys.PREFIX}list:{name}:{kind}"
+    return keys.moderation_list(name, kind)
 
 
 def normalise_entry(kind: ListKind, value: str) -> str:

@@ -20,7 +20,11 @@ class CommentStatus(StrEnum):
     REJECTED = "rejected"
 
 
-FINAL_STATUSES = frozenset(CommentStatus) - {CommentStatus.PENDING}
+#: The statuses a worker's decision (or a moderator) gives; every status but pending.
+DECIDED_STATUSES: tuple[CommentStatus, ...] = tuple(
+    status for status in CommentStatus if status is not CommentStatus.PENDING
+)
+FINAL_STATUSES = frozenset(DECIDED_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,9 @@ import redis
 from flask.testing import FlaskClient
 
 from classifier import load_model
-from service.core.queues import LEARNING, LEARNING_SCHEDULED
+from service.core.queues import LEARNING
 from service.core.site_labels import SiteLabels
+from service.core.store.keys import LEARNING_SCHEDULED
 from tests.conftest import run_commentgate, settings_env
 from tests.service.core.imports.exports import (
     WXR_TAIL,

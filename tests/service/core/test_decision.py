@@ -1,6 +1,17 @@
+from pathlib import Path
+
 import pytest
 
-from service.core.decision import Facts, Policy, decide
+from service.core.decision import (
+    FALLBACK_THRESHOLDS,
+    Facts,
+    Policy,
+    Reason,
+    decide,
+    policy_for,
+    read_card,
+)
+from service.core.settings import Settings
 from service.core.store import CommentStatus
 
 POLICY = Policy(publish_below=0.2, spam_above=0.9, max_links=2)
@@ -82,3 +93,27 @@ POLICY = Policy(publish_below=0.2, spam_above=0.9, max_links=2)
 )
 def test_decide(facts: Facts, policy: Policy, status: str, reasons: tuple[str, ...]) -> None:
     assert decide(facts, policy) == (CommentStatus(status), reasons)
+
+
+def test_the_policy_takes_the_cards_thresholds_unless_the_settings_override() -> None:
+    card = {"thresholds": {"publish_below": 0.3, "spam_above": 0.7}}
+    policy = policy_for(card, Settings(env="development", max_links=4))
+    assert (policy.publish_below, policy.spam_above, policy.max_links) == (0.3, 0.7, 4)
+    overridden = policy_for(card, Settings(env="development", spam_above=0.9))
+    assert (overridden.publish_below, overridden.spam_above) == (0.3, 0.9)
+    fallback = policy_for({}, Settings(env="development"))
+    assert (fallback.publish_below, fallback.spam_above) == (
+        FALLBACK_THRESHOLDS["publish_below"],
+        FALLBACK_THRESHOLDS["spam_above"],
+    )
+
+
+def test_the_shipped_card_is_read_without_loading_the_model(tmp_path: Path) -> None:
+    shipped = read_card(None)
+    assert 0 < shipped["thresholds"]["publish_below"] < shipped["thresholds"]["spam_above"] < 1
+    assert read_card(tmp_path / "nowhere.skops") == {}
+
+
+def test_every_reason_has_a_label_people_read() -> None:
+    assert len({reason.label for reason in Reason}) == len(Reason)
+    assert Reason("links").label == "Many links"

@@ -6,42 +6,21 @@ escape all of it (comment fields are hostile input) and never mark anything safe
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.util
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from service.core.decision import Policy, Reason, Tone
 from service.core.privacy import is_pseudonym
-from service.core.settings import Settings
 from service.core.store import Comment
 
 logger = logging.getLogger(__name__)
 
 #: How many avatar colour classes moderate.css defines (``avatar--0`` ...).
 AVATAR_COLOURS = 8
-
-Tone = Literal["danger", "warning", "neutral", "good"]
-
-#: Machine reason -> (label people read, chip tone). Unknown reasons show as they are.
-REASON_LABELS: dict[str, tuple[str, Tone]] = {
-    "model_score": ("Model score", "neutral"),
-    "honeypot": ("Honeypot filled", "danger"),
-    "links": ("Many links", "warning"),
-    "phone_numbers": ("Phone number", "warning"),
-    "blocklist": ("On block list", "danger"),
-    "too_fast": ("Posted too fast", "warning"),
-    "premoderation": ("Premoderation", "neutral"),
-    "previously_approved": ("Known author", "good"),
-    "allowlist": ("On allow list", "good"),
-    "unfamiliar": ("Unlike the training data", "warning"),
-    "campaign": ("Copy of marked spam", "danger"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,53 +51,9 @@ class ScoreBands:
         return "high" if score >= self.high else "mid"
 
 
-#: Meter colours when neither the settings nor a model card give thresholds.
-FALLBACK_BANDS = ScoreBands(low=0.5, high=0.8)
-
-
-def score_bands(settings: Settings) -> ScoreBands:
-    """The thresholds the workers decide with, for colouring the score meter.
-
-    ``COMMENTGATE_PUBLISH_BELOW``/``SPAM_ABOVE`` when set, else the thresholds in the
-    configured model's card (read as JSON: the web app never imports scikit-learn).
-
-    Args:
-        settings: The app's settings.
-
-    Returns:
-        The bands; :data:`FALLBACK_BANDS` where nothing says otherwise.
-    """
-    card = _card_thresholds(str(settings.model_path or _default_model_path()))
-    low = settings.publish_below
-    high = settings.spam_above
-    if low is None:
-        low = card.low if card else FALLBACK_BANDS.low
-    if high is None:
-        high = card.high if card else FALLBACK_BANDS.high
-    return ScoreBands(low=low, high=high)
-
-
-def _default_model_path() -> Path:
-    """Where the shipped model lies, found without importing the classifier package."""
-    spec = importlib.util.find_spec("classifier")
-    if spec is None or spec.origin is None:
-        return Path("model.skops")
-    return Path(spec.origin).parent / "default_model" / "model.skops"
-
-
-@functools.lru_cache(maxsize=4)
-def _card_thresholds(model_path: str) -> ScoreBands | None:
-    """The thresholds of the model card beside ``NAME.skops`` (``NAME_card.json``)."""
-    path = Path(model_path)
-    card = path.with_name(f"{path.stem}_card.json")
-    try:
-        thresholds = json.loads(card.read_text(encoding="utf-8"))["thresholds"]
-        return ScoreBands(
-            low=float(thresholds["publish_below"]), high=float(thresholds["spam_above"])
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        logger.info("no thresholds in %s; the score meter uses its fallback colours", card)
-        return None
+def score_bands(policy: Policy) -> ScoreBands:
+    """The meter's bands: the thresholds of the policy the workers decide with."""
+    return ScoreBands(low=policy.publish_below, high=policy.spam_above)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +125,11 @@ class CommentCard:
 
 def chip(code: str) -> Chip:
     """The chip for a machine reason such as ``"links"``."""
-    label, tone = REASON_LABELS.get(code, (code.replace("_", " ").capitalize(), "neutral"))
-    return Chip(code=code, label=label, tone=tone)
+    try:
+        reason = Reason(code)
+    except ValueError:  # a reason of a newer or older version: shown as it is
+        return Chip(code=code, label=code.replace("_", " ").capitalize(), tone="neutral")
+    return Chip(code=code, label=reason.label, tone=reason.tone)
 
 
 def time_ago(moment: datetime, now: datetime) -> str:

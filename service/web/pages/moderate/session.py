@@ -26,15 +26,13 @@ from flask import Flask, Request, has_request_context, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from service.core.accounts import (
-    ACCOUNTS_KEY,
-    TOKENS_KEY,
     Moderator,
     ModeratorStore,
     Role,
     token_digest,
 )
 from service.core.settings import Settings
-from service.core.store.keys import PREFIX
+from service.core.store import keys
 from service.web.services import services
 
 logger = logging.getLogger(__name__)
@@ -53,7 +51,7 @@ _SID = "sid"
 
 def session_key(sid: str) -> str:
     """Redis key of one live session (its value is the moderator's name)."""
-    return f"{PREFIX}moderate:session:{sid}"
+    return keys.moderator_session(sid)
 
 
 class ModeratorSessionInterface(SecureCookieSessionInterface):
@@ -187,8 +185,8 @@ def current_moderator() -> Moderator | None:
         return None
     client = services().redis
     with client.pipeline(transaction=False) as pipe:
-        pipe.hget(TOKENS_KEY, digest)
-        pipe.hget(ACCOUNTS_KEY, name)
+        pipe.hget(keys.MODERATOR_TOKENS, digest)
+        pipe.hget(keys.MODERATORS, name)
         pipe.get(session_key(sid))
         owner, raw, live = cast(list[bytes | None], pipe.execute())
     if owner is None or raw is None or live is None:

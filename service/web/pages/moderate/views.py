@@ -21,7 +21,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from service.core.decision import policy_for, read_card
 from service.core.exceptions import BadRequestError, ProblemError, UnauthorizedError
+from service.core.model_registry import ModelRegistry
 from service.core.moderation import (
     QUEUE_STATUSES,
     Action,
@@ -211,7 +213,9 @@ def queue(status: str) -> Response:
     except InvalidCursorError:
         flash("That page of the queue does not exist; here is the first page.", "error")
         return redirect(_queue_url(status, thread, query), code=303)
-    bands = score_bands(svc.settings)
+    base_card = read_card(svc.settings.model_path)
+    policy = policy_for(ModelRegistry(svc.redis).current_card(base_card), svc.settings)
+    bands = score_bands(policy)
     now = datetime.now(UTC)
     cards = [CommentCard.of(comment, bands, now) for comment in page.items]
     counts = moderation.counts()

@@ -17,6 +17,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from service.core.accounts import ModeratorStore, Role
+from service.core.decision import Policy, read_card
+from service.core.model_registry import CANDIDATE, ModelRegistry
 from service.core.moderation import Action, Moderation, apply_decision
 from service.core.privacy import ClientDataPurge, pseudonym, pseudonym_key
 from service.core.store import Comment, CommentStatus, keys
@@ -844,17 +846,10 @@ def test_reason_chips() -> None:
     )
 
 
-def test_score_bands_follow_the_settings_then_the_model_card(
-    make_settings: Callable[..., Any], tmp_path: Any
-) -> None:
-    shipped = presenters.score_bands(make_settings())
-    assert 0 < shipped.low < shipped.high < 1
-    assert presenters.score_bands(make_settings(publish_below=0.2, spam_above=0.9)) == (
-        presenters.ScoreBands(0.2, 0.9)
-    )
-    missing = make_settings(model_path=tmp_path / "nowhere.skops")
-    assert presenters.score_bands(missing) == presenters.FALLBACK_BANDS
-    bands = presenters.ScoreBands(0.3, 0.7)
+def test_score_bands_are_the_thresholds_of_the_policy_in_force() -> None:
+    policy = Policy(publish_below=0.3, spam_above=0.7, max_links=2)
+    bands = presenters.score_bands(policy)
+    assert bands == presenters.ScoreBands(0.3, 0.7)
     assert [bands.band(s) for s in (0.1, 0.3, 0.69, 0.7, 1.0)] == [
         "low",
         "mid",
@@ -862,6 +857,32 @@ def test_score_bands_follow_the_settings_then_the_model_card(
         "high",
         "high",
     ]
+
+
+def test_the_queue_colours_scores_with_a_promoted_site_models_thresholds(
+    client: FlaskClient,
+    token: str,
+    held: Callable[..., Comment],
+    app: Flask,
+    redis_client: redis.Redis,
+) -> None:
+    """The meter uses the thresholds the workers decide with, not the model file's."""
+    held(score=0.2)
+    logged_in(client, token)
+    [meter] = Page.of(client.get("/moderate").get_data(as_text=True)).select("meter")
+    base = read_card(app.extensions[EXTENSION_KEY].settings.model_path)
+    assert float(meter.attrs["high"]) == base["thresholds"]["spam_above"]
+    site_card = base | {
+        "model_version": f"{base['model_version']}+stest",
+        "thresholds": {"publish_below": 0.05, "spam_above": 0.1},
+    }
+    registry = ModelRegistry(redis_client)
+    registry.put(site_card["model_version"], b"bytes", site_card, status=CANDIDATE)
+    registry.promote(site_card["model_version"], actor="test")
+    page = Page.of(client.get("/moderate").get_data(as_text=True))
+    [meter] = page.select("meter")
+    assert (meter.attrs["low"], meter.attrs["high"]) == ("0.05", "0.1")
+    assert page.select("div", class_="score--high")
 
 
 def test_too_many_login_attempts_get_a_page_with_retry_after(
