@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import redis
 
@@ -27,7 +27,24 @@ from service.core.store import (
 from service.core.store.scripts import MODERATE
 
 if TYPE_CHECKING:
-    from service.web.services import Services
+    from service.core.queues import Queues
+    from service.core.settings import Settings
+
+
+class Clients(Protocol):
+    """What :func:`apply_decision` needs of its caller (the web app's services have it)."""
+
+    @property
+    def settings(self) -> Settings: ...  # noqa: D102
+
+    @property
+    def redis(self) -> redis.Redis: ...  # noqa: D102
+
+    @property
+    def store(self) -> CommentStore: ...  # noqa: D102
+
+    @property
+    def queues(self) -> Queues: ...  # noqa: D102
 
 
 class Action(StrEnum):
@@ -366,7 +383,7 @@ class Moderation:
 
 
 def apply_decision(
-    svc: Services,
+    svc: Clients,
     comment_ids: Sequence[str],
     action: Action,
     moderator: str,
