@@ -28,6 +28,8 @@ CLIENT_DATA_DEFERRED = PREFIX + "privacy:deferred"  # zset: past retention, stil
 RATE_LIMITS = PREFIX + "ratelimit"
 ADMISSION = PREFIX + "admission:intake"  # GCRA schedule of intake admission, in us
 MODERATORS = PREFIX + "moderators"  # hash name -> JSON account
+SITES = PREFIX + "site-registry"  # hash site name -> JSON site (its key only as a digest)
+SITE_KEYS = PREFIX + "site-keys"  # hash site key digest -> site name
 MODERATOR_TOKENS = PREFIX + "moderators:tokens"  # hash token digest -> name
 METRIC_COUNTERS = PREFIX + "metrics:counters"
 METRIC_HISTOGRAMS = PREFIX + "metrics:histograms"
@@ -111,3 +113,8 @@ def site_labels_revision(labels_key: str) -> str:
 def moderator_session(sid: str) -> str:
     """A live moderation UI session (its value is the moderator's name)."""
     return f"{PREFIX}moderate:session:{sid}"
+
+
+def site_webhooks(site: str) -> str:
+    """Hash of a site's own webhook receivers: URL -> ``whsec_`` secret."""
+    return f"{PREFIX}sites:{site}:webhooks"

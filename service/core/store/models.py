@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from service.core.store.keys import DEFAULT_SITE
+
 
 class CommentStatus(StrEnum):
     """Where a comment is in its life."""
@@ -53,6 +55,8 @@ class Comment:
     #: The earning comment of the valid commenter token this comment came with ('' for
     #: none): the worker trusts the author while that comment is still published.
     vouched_by: str = ""
+    #: The site the comment was posted to (:mod:`service.core.sites`).
+    site: str = DEFAULT_SITE
 
     def to_redis(self) -> dict[str, str]:
         """Flatten into the string fields of a new Redis hash.
@@ -104,6 +108,7 @@ class Comment:
             decided_at=float(decided) if decided not in (None, "") else None,
             moderated_by=data.get("moderated_by", ""),
             vouched_by=data.get("vouched_by", ""),
+            site=data.get("site", DEFAULT_SITE),
         )
 
     @property

@@ -1,0 +1,294 @@
+"""Sites: the websites one commentgate serves, each with its key and its own settings.
+
+A site is named by a short id (``blog``, ``news-eu``). Every comment, thread, list of
+a moderator's queue, learnt model and campaign memory belongs to one site. What
+existed before sites is the default site (:data:`~service.core.store.keys.DEFAULT_SITE`):
+it always exists, takes the global settings, and needs no key, so nothing breaks.
+
+A site's key (``cgs_...``) is shown once when the site is added (or its key rotated)
+and stored only as its SHA-256 digest, like a moderator's token. With it, a site's
+own server may post comments on behalf of its readers (their address, user agent and
+referrer are trusted only then) and speak the Akismet protocol.
+
+Per-site settings left unset (``None``) fall back to the global ``COMMENTGATE_*``
+setting of the same meaning (:meth:`Site.settings_over`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import redis
+
+from service.core.settings import Settings
+from service.core.store import keys
+from service.core.store.keys import DEFAULT_SITE
+
+__all__ = [
+    "KEY_PREFIX",
+    "NAME_PATTERN",
+    "Site",
+    "SiteError",
+    "SiteRegistry",
+    "site_key_digest",
+]
+
+KEY_PREFIX = "cgs_"
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+#: The per-site settings a site may set, and the global setting each falls back to.
+OVERRIDABLE = (
+    "allowed_origins",
+    "premoderation",
+    "publish_below",
+    "spam_above",
+    "learning",
+    "verifies_own_challenge",
+    "rate_limit_site",
+)
+
+
+class SiteError(ValueError):
+    """An invalid name, URL or origin, a duplicate, or an unknown site."""
+
+
+def site_key_digest(key: str) -> str:
+    """The stored form of a site key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def check_origin(origin: str) -> str:
+    """``origin`` as a browser sends it (``scheme://host[:port]``), or :class:`SiteError`."""
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise SiteError(f"an origin is scheme://host[:port], not {origin!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A site and its own settings (``None``: the global setting applies).
+
+    Attributes:
+        name: The site's id.
+        url: The site's address (shown to moderators; its origin is allowed by default).
+        created_at: When the site was added (epoch seconds).
+        allowed_origins: Origins whose browsers may post to this site (CORS).
+        premoderation: Hold every comment for a moderator.
+        publish_below: Publish below this score.
+        spam_above: File as spam at or above this score.
+        learning: Learn a site model from this site's moderators' labels.
+        verifies_own_challenge: The site's server checks its own challenge (its own
+            captcha, a login): its key-authenticated posts need no commentgate captcha.
+        rate_limit_site: Ceiling on the comments the whole site may post (e.g.
+            ``"600/minute"``), beside the per-commenter limit.
+        webhooks: Receivers of this site's events, by URL, with their ``whsec_`` secret.
+        revoked: The key was revoked: nothing authenticates as this site any more.
+    """
+
+    name: str
+    url: str = ""
+    created_at: float = 0.0
+    allowed_origins: tuple[str, ...] | None = None
+    premoderation: bool | None = None
+    publish_below: float | None = None
+    spam_above: float | None = None
+    learning: bool | None = None
+    verifies_own_challenge: bool = False
+    rate_limit_site: str | None = None
+    webhooks: dict[str, str] = field(default_factory=dict)
+    revoked: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the default site (what existed before sites)."""
+        return self.name == DEFAULT_SITE
+
+    @property
+    def learns(self) -> bool:
+        """Whether this site's moderators' labels teach its site model (on by default)."""
+        return self.learning is not False
+
+    def origins(self, settings: Settings) -> tuple[str, ...]:
+        """The origins whose browsers may post to this site."""
+        if self.allowed_origins is not None:
+            return self.allowed_origins
+        if self.is_default:
+            return tuple(settings.allowed_origins)
+        return (check_origin(self.url),) if self.url else ()
+
+    def settings_over(self, settings: Settings) -> Settings:
+        """The global settings with this site's own values in their place."""
+        changes: dict[str, Any] = {
+            name: getattr(self, name)
+            for name in ("premoderation", "publish_below", "spam_above")
+            if getattr(self, name) is not None
+        }
+        return settings.model_copy(update=changes) if changes else settings
+
+    def to_json(self) -> dict[str, Any]:
+        """The site as stored and as the API shows it (never a key or a webhook secret)."""
+        data = dataclasses.asdict(self)
+        data["webhooks"] = sorted(self.webhooks)
+        return data
+
+
+def _site(data: dict[str, Any], webhooks: dict[str, str]) -> Site:
+    origins = data.get("allowed_origins")
+    return Site(
+        name=data["name"],
+        url=data.get("url", ""),
+        created_at=float(data.get("created_at", 0.0)),
+        allowed_origins=tuple(origins) if origins is not None else None,
+        premoderation=data.get("premoderation"),
+        publish_below=data.get("publish_below"),
+        spam_above=data.get("spam_above"),
+        learning=data.get("learning"),
+        verifies_own_challenge=bool(data.get("verifies_own_challenge", False)),
+        rate_limit_site=data.get("rate_limit_site"),
+        webhooks=webhooks,
+        revoked=bool(data.get("revoked", False)),
+    )
+
+
+class SiteRegistry:
+    """Adds, lists, configures, revokes and authenticates sites.
+
+    Args:
+        client: Redis connection.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def _read(self, name: str) -> dict[str, Any] | None:
+        raw = cast(bytes | None, self.client.hget(keys.SITES, name))
+        return json.loads(raw) if raw is not None else None
+
+    def add(
+        self, name: str, url: str = "", origins: tuple[str, ...] | None = None
+    ) -> tuple[Site, str]:
+        """Add a site and return it with its key (shown once, never stored).
+
+        ``sites add default`` gives the default site a key (its settings stay global).
+
+        Raises:
+            SiteError: The name, URL or an origin is invalid, or the site exists.
+        """
+        if not NAME_PATTERN.match(name):
+            raise SiteError(
+                "a site name is 1 to 63 lower-case letters, digits or '-', "
+                "starting with a letter or digit"
+            )
+        if url:
+            check_origin(urlsplit(url).scheme + "://" + urlsplit(url).netloc)
+        checked = tuple(check_origin(o) for o in origins) if origins is not None else None
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        digest = site_key_digest(key)
+        site = Site(name=name, url=url, created_at=time.time(), allowed_origins=checked)
+        stored = site.to_json() | {"digest": digest}
+        del stored["webhooks"]
+        if not self.client.hsetnx(keys.SITES, name, json.dumps(stored)):
+            raise SiteError(f"site {name!r} exists already")
+        self.client.hset(keys.SITE_KEYS, digest, name)
+        return site, key
+
+    def get(self, name: str) -> Site | None:
+        """A site by name; the default site always exists."""
+        data = self._read(name)
+        if data is None:
+            return Site(name=DEFAULT_SITE) if name == DEFAULT_SITE else None
+        return _site(data, self._webhooks(data))
+
+    def require(self, name: str) -> Site:
+        """A site by name.
+
+        Raises:
+            SiteError: No such site.
+        """
+        site = self.get(name)
+        if site is None:
+            raise SiteError(f"no site named {name!r} (see `commentgate sites list`)")
+        return site
+
+    def list(self) -> list[Site]:
+        """Every site, the default one first."""
+        raw = cast(dict[bytes, bytes], self.client.hgetall(keys.SITES))
+        found = {
+            s.name: s for s in (_site(d, self._webhooks(d)) for d in map(json.loads, raw.values()))
+        }
+        default = found.pop(DEFAULT_SITE, Site(name=DEFAULT_SITE))
+        return [default, *sorted(found.values(), key=lambda s: s.name)]
+
+    def configure(self, name: str, **values: Any) -> Site:
+        """Set some of a site's own settings (``None`` puts the global one back).
+
+        Raises:
+            SiteError: No such site, or a setting a site cannot have.
+        """
+        unknown = set(values) - set(OVERRIDABLE)
+        if unknown:
+            raise SiteError(f"a site has no setting {sorted(unknown)[0]!r}")
+        if values.get("allowed_origins") is not None:
+            values["allowed_origins"] = [check_origin(o) for o in values["allowed_origins"]]
+        data = self._read(name)
+        if data is None:
+            if name != DEFAULT_SITE:
+                raise SiteError(f"no site named {name!r} (see `commentgate sites list`)")
+            data = Site(name=DEFAULT_SITE, created_at=time.time()).to_json()
+            del data["webhooks"]
+        data.update(values)
+        self.client.hset(keys.SITES, name, json.dumps(data))
+        return self.require(name)
+
+    def set_webhook(self, name: str, url: str, secret: str | None) -> None:
+        """Add (or, with ``secret=None``, remove) one of a site's webhook receivers."""
+        self.require(name)
+        if secret is None:
+            self.client.hdel(keys.site_webhooks(name), url)
+        else:
+            self.client.hset(keys.site_webhooks(name), url, secret)
+
+    def _webhooks(self, data: dict[str, Any]) -> dict[str, str]:
+        raw = cast(dict[bytes, bytes], self.client.hgetall(keys.site_webhooks(data["name"])))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def revoke(self, name: str) -> None:
+        """Revoke a site's key at once; its comments, lists and models stay.
+
+        Raises:
+            SiteError: No such site (the default site's key can be revoked too).
+        """
+        data = self._read(name)
+        if data is None:
+            raise SiteError(f"no site named {name!r} (see `commentgate sites list`)")
+        with self.client.pipeline() as pipe:
+            if data.get("digest"):
+                pipe.hdel(keys.SITE_KEYS, data["digest"])
+            data.update(revoked=True, digest="")
+            pipe.hset(keys.SITES, name, json.dumps(data))
+            pipe.execute()
+
+    def authenticate(self, key: str) -> Site | None:
+        """The site a key belongs to, or ``None`` (an unknown, revoked or malformed key)."""
+        if not key.startswith(KEY_PREFIX) or len(key) > 200:
+            return None
+        digest = site_key_digest(key)
+        name = cast(bytes | None, self.client.hget(keys.SITE_KEYS, digest))
+        if name is None:
+            return None
+        data = self._read(name.decode())
+        if data is None or data.get("revoked") or not data.get("digest"):
+            return None
+        if not hmac.compare_digest(str(data["digest"]), digest):
+            return None
+        return _site(data, self._webhooks(data))
