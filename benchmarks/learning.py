@@ -58,13 +58,13 @@ from classifier import SpamModel, load_model, load_model_bytes
 from classifier._data import read_labelled
 from classifier._evaluation import compute_metrics
 from service.core.accounts import ModeratorStore, Role
+from service.core.judging import comment_input
 from service.core.model_registry import ModelRegistry
 from service.core.queues import COMMENTS, LEARNING, MAINTENANCE, WEBHOOKS
 from service.core.site_labels import SiteLabels
 from service.core.store import CommentStore, keys
 from service.core.store.keys import DEFAULT_SITE
 from tests.conftest import solved
-from workers.jobs import comment_input
 from workers.learning import CURSOR_KEY, TRAINED_KEY
 
 DATA_DIR = REPO.parent / "shared" / "datasets" / "youtube-spam-collection"

@@ -16,9 +16,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from rq import get_current_job
 
-from classifier import CommentInput, count_links, count_phones
 from service.core import events, metrics, outbox
-from service.core.decision import Facts, decide
+from service.core.judging import SiteJudge
 from service.core.logs import request_id_var
 from service.core.moderation import Moderation
 from service.core.privacy import ClientDataPurge, pseudonym_key
@@ -107,43 +106,9 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
         rt.store.release(ids)
         return []
     model, policy = rt.models.refresh()  # one GET: picks up a newly promoted model
-    assessment = model.assess([comment_input(c) for c in comments])
     rt.campaigns.refresh()  # one XRANGE: spam moderators marked since the last batch
-    campaigns = rt.campaigns.match_many([c.body for c in comments])
-    blocked = rt.lists.matcher("block")
-    allowed = rt.lists.matcher("allow")
-    approved = rt.store.previously_approved(comments)  # commenter tokens still vouching
-    decisions = []
-    for comment, score, agree, campaign, earlier in zip(
-        comments,
-        assessment.probability,
-        assessment.views_agree,
-        campaigns,
-        approved,
-        strict=True,
-    ):
-        facts = Facts(
-            score=float(score),
-            views_agree=bool(agree),
-            campaign=campaign is not None and not campaign.conflict,
-            links=count_links(comment.body),
-            phone_numbers=count_phones(comment.body),
-            honeypot=comment.honeypot,
-            too_fast=comment.too_fast,
-            blocklisted=blocked.matches(comment),
-            allowlisted=allowed.matches(comment),
-            previously_approved=earlier,
-        )
-        status, reasons = decide(facts, policy)
-        decisions.append(
-            Decision(
-                comment=comment,
-                status=status,
-                score=facts.score,
-                model_version=model.version,
-                reasons=reasons,
-            )
-        )
+    judge = SiteJudge(model, policy, rt.campaigns, rt.lists, rt.store)
+    decisions = judge.judge(comments)
     decided = set(rt.store.record_decisions(decisions, _events(rt, decisions)))
     rt.store.release(ids)
     applied = [d for d in decisions if d.comment.id in decided]
@@ -157,16 +122,6 @@ def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
         model.version,
     )
     return [d.comment.id for d in decisions if d.comment.id in decided]
-
-
-def comment_input(comment: Comment) -> CommentInput:
-    """What the model sees of a stored comment."""
-    return CommentInput(
-        text=comment.body,
-        author_name=comment.author_name or None,
-        author_url=comment.author_url or None,
-        author_email=comment.author_email or None,
-    )
 
 
 def _record_metrics(rt: WorkerRuntime, decisions: list[Decision]) -> None:

@@ -45,13 +45,14 @@ from classifier._site_learning import (
     judge_site_model,
     train_site_model,
 )
+from service.core.judging import comment_input
 from service.core.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
 from service.core.queues import FAILURE_TTL, UPDATE_MODEL
 from service.core.site_labels import LabelledComment, SiteLabels, record_labels
 from service.core.store import keys
 from service.core.store.keys import DEFAULT_SITE, LEARNING_SCHEDULED
 from workers.feedback import Example, labeller_weights, latest_per_comment, read_feedback
-from workers.jobs import _job, comment_input
+from workers.jobs import _job
 from workers.runtime import WorkerRuntime, get_runtime
 
 __all__ = ["CURSOR_KEY", "TRAINED_KEY", "update_model"]

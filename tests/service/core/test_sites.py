@@ -20,6 +20,7 @@ def test_a_new_sites_key_is_shown_once_and_stored_only_as_a_digest(
     sites: SiteRegistry, redis_client: redis.Redis
 ) -> None:
     site, key = sites.add("blog", url="https://blog.example/posts/")
+    assert site.url == "https://blog.example/posts/"
     assert key.startswith(KEY_PREFIX)
     stored = b"".join(redis_client.hgetall(keys.SITES).values())
     assert key.encode() not in stored
