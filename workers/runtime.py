@@ -26,6 +26,7 @@ from service.core.settings import Settings, load_settings
 from service.core.store import CommentStore
 from service.core.store.keys import DEFAULT_SITE
 from service.core.store.lists import ListStore
+from service.core.store.upgrade import upgrade_keys
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ class WorkerRuntime:
     def build(cls, settings: Settings) -> WorkerRuntime:
         """Connect to Redis and load the model named by the settings."""
         client = connect(settings.redis_url, health_check_interval=30, **riding_out_outages())
+        try:
+            upgrade_keys(client)
+        except redis.ResponseError:  # a full Redis refuses the renames: next start
+            logger.warning("Redis refused writes: keys of an earlier version not moved yet")
         model = load_model(settings.model_path)
         registry = ModelRegistry(client, keep=settings.model_keep_versions)
         models = ModelHolder(model, settings, registry)

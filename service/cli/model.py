@@ -23,6 +23,7 @@ from service.core.model_registry import (
     NotRestorableError,
     UnknownVersionError,
 )
+from service.core.store.upgrade import upgrade_keys
 
 __all__ = ["model"]
 
@@ -37,6 +38,7 @@ def _registry() -> Iterator[ModelRegistry]:
     settings = settings_or_exit()
     client = redis.Redis.from_url(settings.redis_url)
     try:
+        upgrade_keys(client)
         yield ModelRegistry(client, keep=settings.model_keep_versions)
     except (UnknownVersionError, NotRestorableError) as exc:
         raise click.ClickException(str(exc.args[0])) from None

@@ -30,11 +30,9 @@ from typing import Any, cast
 import redis
 
 from service.core.store import keys
+from service.core.store.keys import DEFAULT_SITE
 
 __all__ = [
-    "CURRENT_KEY",
-    "HISTORY_KEY",
-    "INDEX_KEY",
     "ModelRegistry",
     "ModelVersion",
     "NotRestorableError",
@@ -43,9 +41,6 @@ __all__ = [
     "lineage",
 ]
 
-INDEX_KEY = keys.MODELS_INDEX
-CURRENT_KEY = keys.MODELS_CURRENT
-HISTORY_KEY = keys.MODELS_HISTORY
 HISTORY_LENGTH = 1000
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 
@@ -54,11 +49,6 @@ CANDIDATE = "candidate"
 PROMOTED = "promoted"
 REFUSED = "refused"
 STATUSES = (BASE, CANDIDATE, PROMOTED, REFUSED)
-
-
-def version_key(version: str) -> str:
-    """The hash holding one version."""
-    return keys.model_version(version)
 
 
 def lineage(version: str) -> str:
@@ -121,12 +111,21 @@ class ModelRegistry:
 
     Args:
         client: Redis connection (``decode_responses`` must be off: models are bytes).
+        site: The site whose models these are (each site has its own versions).
         keep: How many versions to keep when pruning, besides the current one and its base.
     """
 
-    def __init__(self, client: redis.Redis, *, keep: int = 20) -> None:
+    def __init__(self, client: redis.Redis, *, site: str = DEFAULT_SITE, keep: int = 20) -> None:
         self.client = client
+        self.site = site
         self.keep = keep
+        self.index_key = keys.models_index(site)
+        self.current_key = keys.models_current(site)
+        self.history_key = keys.models_history(site)
+
+    def version_key(self, version: str) -> str:
+        """The hash holding one of this site's versions."""
+        return keys.model_version(self.site, version)
 
     @staticmethod
     def check_version(version: str) -> str:
@@ -143,7 +142,7 @@ class ModelRegistry:
 
     def current(self) -> str | None:
         """The version workers should use, or ``None`` for their base model (one GET)."""
-        return _text(cast(bytes | None, self.client.get(CURRENT_KEY)))
+        return _text(cast(bytes | None, self.client.get(self.current_key)))
 
     def current_card(self, base_card: dict[str, Any]) -> dict[str, Any]:
         """The card of the model workers decide with: the current version's, else the base's.
@@ -161,7 +160,7 @@ class ModelRegistry:
 
     def exists(self, version: str) -> bool:
         """Whether ``version`` is stored (with or without its bytes)."""
-        return bool(self.client.exists(version_key(self.check_version(version))))
+        return bool(self.client.exists(self.version_key(self.check_version(version))))
 
     def get(self, version: str) -> StoredModel:
         """A stored version's bytes and card.
@@ -171,7 +170,7 @@ class ModelRegistry:
         """
         raw = cast(
             list[bytes | None],
-            self.client.hmget(version_key(self.check_version(version)), "skops", "card"),
+            self.client.hmget(self.version_key(self.check_version(version)), "skops", "card"),
         )
         data, card = raw
         if data is None or card is None:
@@ -184,7 +183,9 @@ class ModelRegistry:
         Raises:
             UnknownVersionError: No such version.
         """
-        raw = cast(bytes | None, self.client.hget(version_key(self.check_version(version)), "card"))
+        raw = cast(
+            bytes | None, self.client.hget(self.version_key(self.check_version(version)), "card")
+        )
         if raw is None:
             raise UnknownVersionError(version)
         card: dict[str, Any] = json.loads(raw)
@@ -192,12 +193,14 @@ class ModelRegistry:
 
     def list(self) -> list[ModelVersion]:
         """Every stored version, oldest first."""
-        versions = [v.decode() for v in cast(list[bytes], self.client.zrange(INDEX_KEY, 0, -1))]
+        versions = [
+            v.decode() for v in cast(list[bytes], self.client.zrange(self.index_key, 0, -1))
+        ]
         current = self.current()
         with self.client.pipeline(transaction=False) as pipe:
             for version in versions:
-                pipe.hmget(version_key(version), "status", "created", "promoted_at", "card")
-                pipe.hstrlen(version_key(version), "skops")
+                pipe.hmget(self.version_key(version), "status", "created", "promoted_at", "card")
+                pipe.hstrlen(self.version_key(version), "skops")
             rows = pipe.execute()
         out = []
         for index, version in enumerate(versions):
@@ -219,7 +222,7 @@ class ModelRegistry:
 
     def history(self, limit: int = 50) -> builtins.list[dict[str, Any]]:
         """Promotions and rollbacks, newest first."""
-        raw = cast(list[bytes], self.client.lrange(HISTORY_KEY, 0, max(0, limit - 1)))
+        raw = cast(list[bytes], self.client.lrange(self.history_key, 0, max(0, limit - 1)))
         return [json.loads(item) for item in raw]
 
     # -- writing -----------------------------------------------------------------------
@@ -251,7 +254,7 @@ class ModelRegistry:
         }
         if data is not None:
             fields["skops"] = data
-        key = version_key(version)
+        key = self.version_key(version)
         with self.client.pipeline() as pipe:
             while True:
                 try:
@@ -261,7 +264,7 @@ class ModelRegistry:
                         return False
                     pipe.multi()
                     pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
-                    pipe.zadd(INDEX_KEY, {version: now})
+                    pipe.zadd(self.index_key, {version: now})
                     pipe.execute()
                     return True
                 except redis.WatchError:
@@ -292,11 +295,11 @@ class ModelRegistry:
             UnknownVersionError: No such version.
             NotRestorableError: Only the card of the version is kept (refused).
         """
-        key = version_key(self.check_version(version))
+        key = self.version_key(self.check_version(version))
         with self.client.pipeline() as pipe:
             while True:
                 try:
-                    pipe.watch(key, CURRENT_KEY)  # type: ignore[no-untyped-call]
+                    pipe.watch(key, self.current_key)  # type: ignore[no-untyped-call]
                     status = _text(cast(bytes | None, pipe.hget(key, "status")))
                     if status is None:
                         raise UnknownVersionError(version)
@@ -305,7 +308,7 @@ class ModelRegistry:
                             f"model version {version!r} was refused by the guard and "
                             "cannot be made current"
                         )
-                    previous = _text(cast(bytes | None, pipe.get(CURRENT_KEY)))
+                    previous = _text(cast(bytes | None, pipe.get(self.current_key)))
                     now = time.time()
                     event = {
                         "at": now,
@@ -316,12 +319,12 @@ class ModelRegistry:
                         "note": note,
                     }
                     pipe.multi()
-                    pipe.set(CURRENT_KEY, version)
+                    pipe.set(self.current_key, version)
                     pipe.hset(key, mapping={"promoted_at": now})
                     if status == CANDIDATE:
                         pipe.hset(key, "status", PROMOTED)
-                    pipe.lpush(HISTORY_KEY, json.dumps(event))
-                    pipe.ltrim(HISTORY_KEY, 0, HISTORY_LENGTH - 1)
+                    pipe.lpush(self.history_key, json.dumps(event))
+                    pipe.ltrim(self.history_key, 0, HISTORY_LENGTH - 1)
                     for name, value in (also or {}).items():
                         pipe.set(name, value)
                     pipe.execute()
@@ -349,9 +352,15 @@ class ModelRegistry:
         """
         current = self.current()
         protected: set[str | None] = {current, lineage(current)} if current else set()
-        versions = [v.decode() for v in cast(list[bytes], self.client.zrevrange(INDEX_KEY, 0, -1))]
+        versions = [
+            v.decode() for v in cast(list[bytes], self.client.zrevrange(self.index_key, 0, -1))
+        ]
         newest_base = next(
-            (v for v in versions if self.client.hget(version_key(v), "status") == BASE.encode()),
+            (
+                v
+                for v in versions
+                if self.client.hget(self.version_key(v), "status") == BASE.encode()
+            ),
             None,
         )
         protected.add(newest_base)
@@ -366,7 +375,7 @@ class ModelRegistry:
         if doomed:
             with self.client.pipeline() as pipe:
                 for version in doomed:
-                    pipe.delete(version_key(version))
-                pipe.zrem(INDEX_KEY, *doomed)
+                    pipe.delete(self.version_key(version))
+                pipe.zrem(self.index_key, *doomed)
                 pipe.execute()
         return doomed

@@ -8,12 +8,14 @@ import secrets
 import time
 from typing import cast
 
+import redis
 from flask import Blueprint, Flask, Response, request
 from flask_cors import CORS
 
 from service.core import campaigns
 from service.core.logs import request_id_var
 from service.core.settings import Settings, load_settings
+from service.core.store.upgrade import upgrade_keys
 from service.web import ratelimit
 from service.web.api import captcha, comments, health, metrics, moderation, openapi
 from service.web.client_ip import client_ip
@@ -46,7 +48,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION_KEY] = Services.build(settings)
+    services = Services.build(settings)
+    app.extensions[EXTENSION_KEY] = services
+    try:
+        upgrade_keys(services.redis)
+    except redis.RedisError:  # unreachable or full: the workers move them later
+        logger.warning("Redis unavailable at start-up: keys of an earlier version not checked")
     campaigns.warm_up()  # moderators' first spam click would otherwise wait for it
     register_error_handlers(app)
     if settings.allowed_origins:

@@ -364,8 +364,8 @@ def test_a_tampered_model_in_redis_is_refused(
     )
     tampered = bytearray(data)
     tampered[len(tampered) // 2] ^= 0xFF
-    redis_client.hset(f"cg:models:v:{version}", "skops", bytes(tampered))
-    with caplog.at_level(logging.ERROR, logger="workers.runtime"):
+    redis_client.hset(registry.version_key(version), "skops", bytes(tampered))
+    with caplog.at_level(logging.ERROR, logger="service.core.model_holder"):
         assert rt.models.refresh()[0] is base  # keeps the model it has
         assert rt.models.refresh()[0] is base  # and does not try again every batch
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]

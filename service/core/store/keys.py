@@ -34,9 +34,7 @@ MODERATOR_TOKENS = PREFIX + "moderators:tokens"  # hash token digest -> name
 METRIC_COUNTERS = PREFIX + "metrics:counters"
 METRIC_HISTOGRAMS = PREFIX + "metrics:histograms"
 METRIC_MODELS = PREFIX + "metrics:models"
-MODELS_INDEX = PREFIX + "models:index"
-MODELS_CURRENT = PREFIX + "models:current"
-MODELS_HISTORY = PREFIX + "models:history"
+SCHEMA = PREFIX + "schema"  # the key layout's version (service.core.store.upgrade)
 LEARNING_SCHEDULED = PREFIX + "learning:scheduled"  # flag: an update job is queued
 LEARNING_CURSOR = PREFIX + "learning:cursor"  # id of the last feedback entry consumed
 LEARNING_LOCK = PREFIX + "learning:lock"  # + ":<site>": one update at a time per site
@@ -77,17 +75,37 @@ def site_labels(site: str, feature_space: str) -> str:
 
     Beside it: ``:order`` (zset, key -> time of the label) and ``:revision`` (counter).
     """
-    return f"{PREFIX}sites:{site}:labels:{feature_space}"
+    return site_scoped(site, f"labels:{feature_space}")
 
 
 def campaigns(site: str) -> str:
     """Stream of a site's moderator-labelled comment signatures (campaign memory)."""
-    return f"{PREFIX}sites:{site}:campaigns"
+    return site_scoped(site, "campaigns")
 
 
-def model_version(version: str) -> str:
-    """Hash holding one stored model version (its bytes and card)."""
-    return f"{PREFIX}models:v:{version}"
+def site_scoped(site: str, name: str) -> str:
+    """A key that belongs to one site: ``cg:sites:<site>:<name>``."""
+    return f"{PREFIX}sites:{site}:{name}"
+
+
+def models_index(site: str) -> str:
+    """Sorted set of a site's stored model versions, by time stored."""
+    return site_scoped(site, "models:index")
+
+
+def models_current(site: str) -> str:
+    """The version a site's comments are decided with (absent: the base model)."""
+    return site_scoped(site, "models:current")
+
+
+def models_history(site: str) -> str:
+    """List of a site's promotions and rollbacks, newest first."""
+    return site_scoped(site, "models:history")
+
+
+def model_version(site: str, version: str) -> str:
+    """Hash holding one of a site's stored model versions (its bytes and card)."""
+    return site_scoped(site, f"models:v:{version}")
 
 
 def event(event_id: str) -> str:
@@ -95,9 +113,9 @@ def event(event_id: str) -> str:
     return f"{PREFIX}event:{event_id}"
 
 
-def moderation_list(name: str, kind: str) -> str:
-    """Set of one block or allow list's entries of one kind (terms, emails, ...)."""
-    return f"{PREFIX}list:{name}:{kind}"
+def moderation_list(site: str, name: str, kind: str) -> str:
+    """Set of a site's block or allow list entries of one kind (terms, emails, ...)."""
+    return site_scoped(site, f"list:{name}:{kind}")
 
 
 def site_labels_order(labels_key: str) -> str:
@@ -117,4 +135,4 @@ def moderator_session(sid: str) -> str:
 
 def site_webhooks(site: str) -> str:
     """Hash of a site's own webhook receivers: URL -> ``whsec_`` secret."""
-    return f"{PREFIX}sites:{site}:webhooks"
+    return site_scoped(site, "webhooks")

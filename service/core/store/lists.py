@@ -25,6 +25,7 @@ import redis
 
 from classifier import matching_key
 from service.core.store import keys
+from service.core.store.keys import DEFAULT_SITE
 from service.core.store.models import Comment
 
 ListName = Literal["block", "allow"]
@@ -33,10 +34,6 @@ LIST_NAMES: tuple[ListName, ...] = ("block", "allow")
 LIST_KINDS: tuple[ListKind, ...] = ("terms", "emails", "domains", "ips")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def _key(name: ListName, kind: ListKind) -> str:
-    return keys.moderation_list(name, kind)
 
 
 def normalise_entry(kind: ListKind, value: str) -> str:
@@ -155,7 +152,8 @@ class ListMatcher:
 class ListStore:
     """Reads and edits the block and allow lists."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, site: str = DEFAULT_SITE) -> None:
+        self.site = site
         self.client = client
 
     def add(self, name: ListName, kind: ListKind, value: str) -> str:
@@ -167,19 +165,19 @@ class ListStore:
         if name == "allow" and kind == "terms":
             raise ValueError("the allow list matches commenters (emails, domains, ips), not terms")
         entry = normalise_entry(kind, value)
-        self.client.sadd(_key(name, kind), entry)
+        self.client.sadd(keys.moderation_list(self.site, name, kind), entry)
         return entry
 
     def remove(self, name: ListName, kind: ListKind, value: str) -> bool:
         """Remove an entry; True when it was there."""
         entry = normalise_entry(kind, value)
-        return bool(self.client.srem(_key(name, kind), entry))
+        return bool(self.client.srem(keys.moderation_list(self.site, name, kind), entry))
 
     def entries(self, name: ListName) -> dict[ListKind, list[str]]:
         """Every entry of one list, by kind, sorted."""
         with self.client.pipeline(transaction=False) as pipe:
             for kind in LIST_KINDS:
-                pipe.smembers(_key(name, kind))
+                pipe.smembers(keys.moderation_list(self.site, name, kind))
             rows = pipe.execute()
         return {
             kind: sorted(v.decode() for v in row)

@@ -8,7 +8,6 @@ import redis
 from service.core.model_registry import (
     BASE,
     CANDIDATE,
-    CURRENT_KEY,
     REFUSED,
     ModelRegistry,
     NotRestorableError,
@@ -77,7 +76,7 @@ def test_unknown_and_refused_versions_cannot_become_current(
     with pytest.raises(UnknownVersionError):
         registry.get("cg-a+u2")  # only the card is kept
     assert registry.card("cg-a+u2")["model_version"] == "cg-a+u2"
-    assert not redis_client.exists(CURRENT_KEY)
+    assert not redis_client.exists(registry.current_key)
     with pytest.raises(ValueError, match="promoted"):
         registry.put("cg-b", b"x", card("cg-b"), status="promoted")
 

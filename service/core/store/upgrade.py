@@ -1,0 +1,67 @@
+"""Moving keys of an earlier layout to where this version keeps them.
+
+Before sites, the model registry and the block and allow lists were global
+(``cg:models:*``, ``cg:list:*``). They are the default site's now, under
+``cg:sites:default:``. :func:`upgrade_keys` renames what an earlier version left, once:
+the web app, the workers and the command line call it when they start, and it costs
+one GET once done (``cg:schema`` holds the layout's version).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+import redis
+
+from service.core.store import keys
+from service.core.store.keys import DEFAULT_SITE, PREFIX
+
+__all__ = ["LAYOUT", "upgrade_keys"]
+
+logger = logging.getLogger(__name__)
+
+#: The key layout this version writes.
+LAYOUT = 2
+
+#: Layout 1's prefixes (the old key is the prefix plus a rest that is kept) -> layout 2's.
+_MOVED_PREFIXES = {
+    PREFIX + "models:v:": keys.site_scoped(DEFAULT_SITE, "models:v:"),
+    PREFIX + "list:": keys.site_scoped(DEFAULT_SITE, "list:"),
+}
+_MOVED_KEYS = {
+    PREFIX + "models:index": keys.models_index(DEFAULT_SITE),
+    PREFIX + "models:current": keys.models_current(DEFAULT_SITE),
+    PREFIX + "models:history": keys.models_history(DEFAULT_SITE),
+}
+
+
+def upgrade_keys(client: redis.Redis) -> int:
+    """Rename an earlier layout's keys to this one's; returns how many moved.
+
+    Idempotent, and safe to run from several processes at once: a key is moved with
+    ``RENAMENX``, so one that exists already at the new name is never overwritten (the
+    old one is then left for an operator to inspect, and logged).
+    """
+    layout = cast(bytes | None, client.get(keys.SCHEMA))
+    if layout is not None and int(layout) >= LAYOUT:
+        return 0
+    moves = dict(_MOVED_KEYS)
+    for old_prefix, new_prefix in _MOVED_PREFIXES.items():
+        for raw in client.scan_iter(match=old_prefix + "*", count=1000):
+            old = raw.decode() if isinstance(raw, bytes) else str(raw)
+            moves[old] = new_prefix + old.removeprefix(old_prefix)
+    moved = 0
+    for old, new in moves.items():
+        try:
+            renamed = client.renamenx(old, new)
+        except redis.ResponseError:  # no such key: nothing to move
+            continue
+        if renamed:
+            moved += 1
+        else:
+            logger.warning("kept %s: %s exists already", old, new)
+    client.set(keys.SCHEMA, LAYOUT)
+    if moved:
+        logger.info("moved %s keys to the layout of version %s", moved, LAYOUT)
+    return moved

@@ -1,0 +1,37 @@
+"""Keys of the layout before sites move to the default site's, once."""
+
+from __future__ import annotations
+
+import redis
+
+from service.core.model_registry import ModelRegistry
+from service.core.store import keys
+from service.core.store.keys import DEFAULT_SITE
+from service.core.store.lists import ListStore
+from service.core.store.upgrade import LAYOUT, upgrade_keys
+
+
+def test_the_global_registry_and_lists_become_the_default_sites(
+    redis_client: redis.Redis,
+) -> None:
+    redis_client.set("cg:models:current", "cg-a+u1")
+    redis_client.zadd("cg:models:index", {"cg-a": 1, "cg-a+u1": 2})
+    redis_client.lpush("cg:models:history", "{}")
+    redis_client.hset("cg:models:v:cg-a+u1", mapping={"card": "{}", "status": "promoted"})
+    redis_client.sadd("cg:list:block:terms", "casino")
+    assert upgrade_keys(redis_client) == 5
+    registry = ModelRegistry(redis_client)
+    assert registry.current() == "cg-a+u1"
+    assert registry.card("cg-a+u1") == {}
+    assert ListStore(redis_client).entries("block")["terms"] == ["casino"]
+    assert not redis_client.exists("cg:models:current", "cg:list:block:terms")
+    assert int(redis_client.get(keys.SCHEMA) or 0) == LAYOUT
+    assert upgrade_keys(redis_client) == 0  # once
+
+
+def test_a_key_already_at_its_new_place_is_never_overwritten(redis_client: redis.Redis) -> None:
+    redis_client.set("cg:models:current", "cg-old")
+    redis_client.set(keys.models_current(DEFAULT_SITE), "cg-new")
+    assert upgrade_keys(redis_client) == 0
+    assert ModelRegistry(redis_client).current() == "cg-new"
+    assert redis_client.get("cg:models:current") == b"cg-old"
