@@ -35,6 +35,15 @@ EVENT_TYPES = {
 }
 
 
+#: Jobs whose successful runs are logged at DEBUG: they come every few seconds.
+ROUTINE_JOBS = frozenset({"reconcile"})
+
+
+def job_log_level(name: str, outcome: str) -> int:
+    """DEBUG for a routine job that finished (the reconciler runs every few seconds)."""
+    return logging.DEBUG if outcome == "finished" and name in ROUTINE_JOBS else logging.INFO
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -56,7 +65,8 @@ def _job(func: Callable[P, R]) -> Callable[P, R]:
         finally:
             duration = time.perf_counter() - started
             request_id_var.reset(token)
-            logger.info(
+            logger.log(
+                job_log_level(func.__name__, outcome),
                 "job %s %s %s in %.1f ms",
                 func.__name__,
                 job.id if job else "-",

@@ -94,7 +94,14 @@ def connect(url: str, **options: Any) -> redis.Redis:
 
 
 def limits_storage_uri(url: str) -> str:
-    """The same Redis as a storage URI for the ``limits`` library (Flask-Limiter)."""
+    """The same Redis as a storage URI for the ``limits`` library (Flask-Limiter).
+
+    Examples:
+        >>> limits_storage_uri("unix:///run/redis.sock?db=0")
+        'redis+unix:///run/redis.sock?db=0'
+    """
+    if url.startswith("unix://"):
+        return "redis+" + url
     if not is_sentinel(url):
         return url
     parts = urlsplit(url)

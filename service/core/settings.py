@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import ipaddress
 import logging
 import os
@@ -41,9 +42,17 @@ ENV_PREFIX = "COMMENTGATE_"
 Operation = Literal["+", "-", "x"]
 _DEFAULT_OPERATIONS: tuple[Operation, ...] = ("+", "-", "x")
 CommaList = Annotated[list[str], NoDecode]
-#: Where development processes keep the secret key they share, under the working
-#: directory (``commentgate dev`` keeps its Redis data beside it).
-DEV_SECRET_FILE = Path(".commentgate") / "secret_key"
+#: The development folder, under the working directory: ``commentgate dev`` makes it.
+#: Where it exists, commands run in development unless ``COMMENTGATE_ENV`` says otherwise.
+DEV_DIR = Path(".commentgate")
+#: Where development processes keep the secret key they share.
+DEV_SECRET_FILE = DEV_DIR / "secret_key"
+#: The Unix socket of the Redis ``commentgate dev`` embeds, in the development folder.
+DEV_REDIS_SOCKET = DEV_DIR / "redis.sock"
+#: Longest Unix socket path kept in the development folder (the kernel allows 107 bytes).
+_MAX_SOCKET_PATH = 100
+#: The Redis URL outside development when ``COMMENTGATE_REDIS_URL`` is not set.
+PRODUCTION_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def _split_commas(value: Any) -> Any:
@@ -110,10 +119,18 @@ class Settings(BaseSettings):
     )
 
     env: Literal["production", "development"] = Field(
-        "production", description="`development` relaxes the secret-key requirement."
+        default_factory=lambda: default_env(),
+        description="`development` (the default in a folder holding `.commentgate/`, which "
+        "`commentgate dev` makes) keeps a generated secret key in `.commentgate/secret_key` "
+        "and uses the Redis `commentgate dev` embeds; `production` (the default elsewhere) "
+        "requires `COMMENTGATE_SECRET_KEY`.",
+        json_schema_extra={"doc_default": "production"},
     )
     redis_url: str = Field(
-        "redis://127.0.0.1:6379/0", description="Redis holding comments, queues and state."
+        default_factory=lambda data: default_redis_url(data.get("env")),
+        description="Redis holding comments, queues and state; in development, the Redis "
+        "`commentgate dev` embeds (a Unix socket in `.commentgate/`).",
+        json_schema_extra={"doc_default": PRODUCTION_REDIS_URL},
     )
     secret_key: SecretStr | None = Field(
         None, description="Signs captcha tokens and sessions. Required in production."
@@ -313,8 +330,9 @@ class Settings(BaseSettings):
     def _secret_required_in_production(self) -> Settings:
         if self.env == "production" and self.secret_key is None:
             raise ValueError(
-                "COMMENTGATE_SECRET_KEY is required in production "
-                "(set COMMENTGATE_ENV=development to generate one)"
+                "COMMENTGATE_SECRET_KEY is required in production (this folder has no "
+                ".commentgate/ for development: run `commentgate dev` here first, or set "
+                "COMMENTGATE_ENV=development)"
             )
         below, above = self.publish_below, self.spam_above
         if below is not None and above is not None and below > above:
@@ -336,6 +354,44 @@ class Settings(BaseSettings):
     def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         """``trusted_proxies`` parsed into networks."""
         return [ipaddress.ip_network(item, strict=False) for item in self.trusted_proxies]
+
+
+def default_env(folder: Path = DEV_DIR) -> Literal["production", "development"]:
+    """The one rule: development where the development folder exists, else production.
+
+    ``COMMENTGATE_ENV`` overrides it. ``commentgate dev`` makes the folder, so the admin
+    commands run beside it (``commentgate moderators add``, ``config``, ``model list``)
+    share its secret key and its Redis; a container or a server has no such folder.
+
+    Args:
+        folder: The development folder (relative paths are under the working directory).
+    """
+    return "development" if folder.is_dir() else "production"
+
+
+def development_redis_url(socket_path: Path = DEV_REDIS_SOCKET) -> str:
+    """The URL of the Redis ``commentgate dev`` embeds for the working directory.
+
+    A Unix socket in the development folder: one per folder, no port to collide with,
+    not reachable from the network. Where that path is too long for a socket, the
+    socket goes to the temporary directory under a name derived from the folder.
+
+    Args:
+        socket_path: The socket (relative paths are under the working directory).
+
+    Returns:
+        A ``unix://`` URL, database 0.
+    """
+    path = socket_path.absolute()
+    if len(str(path).encode()) > _MAX_SOCKET_PATH:
+        digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        path = Path(tempfile.gettempdir()) / f"commentgate-{os.getuid()}-{digest}.sock"
+    return f"unix://{path}?db=0"
+
+
+def default_redis_url(env: str | None) -> str:
+    """``COMMENTGATE_REDIS_URL``'s default: the embedded Redis in development."""
+    return development_redis_url() if env == "development" else PRODUCTION_REDIS_URL
 
 
 def development_secret(path: Path = DEV_SECRET_FILE) -> str:

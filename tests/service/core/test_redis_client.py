@@ -56,6 +56,7 @@ def test_bad_sentinel_urls_are_configuration_errors(url: str) -> None:
 def test_limits_uri_drops_the_query() -> None:
     assert limits_storage_uri("redis+sentinel://:p@s:1/m?db=2") == "redis+sentinel://:p@s:1/m"
     assert limits_storage_uri("redis://h:1/2") == "redis://h:1/2"
+    assert limits_storage_uri("unix:///run/r.sock?db=1") == "redis+unix:///run/r.sock?db=1"
 
 
 @pytest.fixture

@@ -19,16 +19,51 @@ def test_defaults_in_development(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.chdir(tmp_path)  # the development key is kept under the working directory
     monkeypatch.setenv("COMMENTGATE_ENV", "development")
     settings = load_settings()
-    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.redis_url == f"unix://{tmp_path}/.commentgate/redis.sock?db=0"
     assert settings.max_links == 2
     assert settings.captcha_operations == ["+", "-", "x"]
     assert len(settings.secret) >= 32
     assert settings.secret == load_settings().secret  # one key for every process here
 
 
-def test_secret_key_required_in_production() -> None:
+def test_secret_key_required_in_production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .commentgate/ here
     with pytest.raises(ConfigurationError, match="COMMENTGATE_SECRET_KEY"):
         load_settings()
+    monkeypatch.setenv("COMMENTGATE_SECRET_KEY", "s" * 40)
+    assert load_settings().redis_url == "redis://127.0.0.1:6379/0"
+
+
+def test_a_development_folder_is_development_without_any_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The one rule: `.commentgate/` here means development, unless COMMENTGATE_ENV says."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".commentgate").mkdir()
+    settings = load_settings()
+    assert settings.env == "development"
+    assert "env" not in settings.model_fields_set  # `commentgate config` says: default
+    assert settings.redis_url == f"unix://{tmp_path}/.commentgate/redis.sock?db=0"
+    assert settings.secret == (tmp_path / ".commentgate" / "secret_key").read_text().strip()
+    monkeypatch.setenv("COMMENTGATE_REDIS_URL", "redis://127.0.0.1:6379/7")
+    assert load_settings().redis_url == "redis://127.0.0.1:6379/7"
+    monkeypatch.setenv("COMMENTGATE_ENV", "production")
+    with pytest.raises(ConfigurationError, match="COMMENTGATE_SECRET_KEY is required"):
+        load_settings()
+
+
+def test_a_long_folder_keeps_the_redis_socket_in_the_temporary_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    from service.core.settings import development_redis_url
+
+    url = development_redis_url()
+    path = url.removeprefix("unix://").removesuffix("?db=0")
+    assert len(path.encode()) <= 100
+    assert url == development_redis_url()  # the same for every command run here
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -254,3 +255,46 @@ def test_the_stylesheet_is_served(client: FlaskClient) -> None:
     assert response.mimetype == "text/css"
     assert b"white-space: pre-wrap" in response.get_data()
     response.close()
+
+
+def test_a_comment_decided_while_the_page_waits_is_published(
+    client: FlaskClient, app: Any, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page waits briefly for the decision (a bounded poll of the stored status)."""
+    import threading
+
+    from service.core.store import Decision
+
+    svc = app.extensions[EXTENSION_KEY]
+    # Bounded; it ends as soon as the decision is stored.
+    monkeypatch.setattr(demo, "DECISION_WAIT_SECONDS", 30.0)
+    comment = store(status=CommentStatus.PENDING)
+    reads = threading.Event()
+    real_get = svc.store.get
+
+    def get(comment_id: str) -> Any:
+        reads.set()  # the page is polling: decide it now, as a worker would
+        return real_get(comment_id)
+
+    def decide() -> None:
+        reads.wait(30)
+        svc.store.record_decisions([Decision(comment, CommentStatus.PUBLISHED, 0.1, "m", ())])
+
+    monkeypatch.setattr(svc.store, "get", get)
+    worker = threading.Thread(target=decide)
+    worker.start()
+    try:
+        page = get_page(client, f"/?comment={comment.id}")
+    finally:
+        worker.join()
+    notice = " ".join(page.by_id("comment-status").text.split())
+    assert notice == "Thanks, your comment is published. See it below."
+
+
+def test_an_old_pending_comment_is_not_waited_for(
+    client: FlaskClient, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo, "DECISION_WAIT_SECONDS", 3600.0)  # a wait would hang the test
+    comment = store(status=CommentStatus.PENDING, created_at=time.time() - 60)
+    page = get_page(client, f"/?comment={comment.id}")
+    assert "awaiting moderation" in page.by_id("comment-status").text
