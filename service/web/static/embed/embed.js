@@ -169,7 +169,7 @@
     for (const [name, value] of Object.entries(params || {})) {
       if (value) url.searchParams.set(name, value);
     }
-    if (site) url.searchParams.set("site", site);
+    if (site && !body) url.searchParams.set("site", site); // posts carry it in the body
     const init = { credentials: "omit", headers: { Accept: "application/json" } };
     if (body) {
       init.method = "POST";
@@ -221,7 +221,7 @@
 
   const fields = {};
   const errors = {};
-  const field = (name, label, control, ...extra) => {
+  const field = (name, label, control, ...after) => {
     const id = prefix + name;
     control.id = id;
     control.name = name;
@@ -231,8 +231,8 @@
       "div",
       { class: "commentgate-field commentgate-field-" + name },
       h("label", { for: id }, ...label),
-      ...extra,
       control,
+      ...after,
       errors[name]
     );
   };
@@ -255,16 +255,17 @@
     field("author_url", [S.website], h("input", { type: "url", autocomplete: "url", maxlength: "2048" })),
     field(
       "captcha_answer",
-      [S.captcha, spoken],
+      [h("span", { "aria-hidden": "true" }, S.captcha), spoken, question],
       h("input", { type: "text", inputmode: "numeric", autocomplete: "off", required: true, "aria-required": "true", "aria-describedby": hintId }),
-      h("span", { class: "commentgate-captcha-line" }, question, " ", newCaptcha)
+      " ",
+      newCaptcha,
+      h("p", { class: "commentgate-hint", id: hintId }, S.captchaHint)
     ),
-    h("p", { class: "commentgate-hint", id: hintId }, S.captchaHint),
     submit,
     status
   );
   cancelReply.parentNode.hidden = true;
-  root.append(h("h2", { class: "commentgate-title", id: titleId }, S.title), listStatus, empty, list, more, form);
+  root.append(h("h2", { class: "commentgate-title", id: titleId }, S.title), empty, list, listStatus, more, form);
 
   const target = data.commentgateTarget && document.getElementById(data.commentgateTarget);
   if (target) target.append(root);
@@ -349,6 +350,7 @@
     more.hidden = true;
     const page = await api("comments", { thread, limit: String(pageSize), cursor });
     if (page.status !== 200 || !Array.isArray(page.json.comments)) {
+      listStatus.classList.remove("commentgate-sr");
       listStatus.textContent = S.loadError;
       more.hidden = !cursor;
       return;
@@ -358,6 +360,8 @@
     cursor = page.json.next_cursor || null;
     more.hidden = !cursor;
     empty.hidden = list.childElementCount > 0;
+    // Later pages are announced, not shown: the comments themselves are the news.
+    listStatus.classList.toggle("commentgate-sr", !first);
     listStatus.textContent = first ? "" : fill(S.loaded, page.json.comments.length);
   };
   more.addEventListener("click", loadPage);
@@ -407,7 +411,7 @@
   const setCaptcha = (challenge) => {
     captcha = challenge;
     question.textContent = challenge.question;
-    spoken.textContent = ": " + speak(challenge);
+    spoken.textContent = S.captcha + ": " + speak(challenge); // the field's spoken name
   };
   const fetchCaptcha = async () => {
     const answer = await api("captcha");
