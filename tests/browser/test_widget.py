@@ -26,6 +26,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Route, expect
 
+from service.core.store import keys
 from tests.browser.conftest import (
     _GUARD,
     PLAYWRIGHT_TIMEOUT_MS,
@@ -362,6 +363,45 @@ def test_a_comment_is_posted_across_origins_and_published_by_the_workers(
     stranger = visitor_factory().open(path)
     expect(top_level(stranger)).to_have_text(["Posted from another origin.\nSecond line."])
     expect(stranger.get_by_text("g@example.org")).to_have_count(0)
+
+
+def test_a_reply_is_posted_under_its_parent(
+    visitor: Visitor,
+    commentgate: LiveServer,
+    host_site: HostSite,
+    redis_client: redis.Redis,
+    workers: Workers,
+) -> None:
+    parent = decided(redis_client, "published", body="Start of the thread.", thread=THREAD)
+    # decided() stores like the intake, which marks a scoring job as scheduled, but
+    # enqueues none: clear the mark, as the worker that drained it would have.
+    redis_client.delete(keys.DRAIN_SCHEDULED)
+    page = visitor.open(serve(host_site, commentgate))
+    page.get_by_role("button", name="Reply to Sam").click()
+    expect(page.get_by_text("Replying to Sam")).to_be_visible()
+    expect(field(page, "Comment")).to_be_focused()
+    page.get_by_role("button", name="Cancel reply").click()
+    expect(page.get_by_text("Replying to Sam")).to_be_hidden()
+    page.get_by_role("button", name="Reply to Sam").click()
+
+    fill_form(page, "An answer to the start.", "Ivy")
+    with page.expect_request(re.compile(r"/api/v1/comments$")) as posted:
+        page.get_by_role("button", name="Post comment").click()
+    assert posted.value.post_data_json["parent_id"] == parent
+    replies = page.locator(f"#commentgate-{parent} > .commentgate-replies > .commentgate-comment")
+    expect(replies).to_have_count(1)
+    expect(replies).to_have_class(re.compile("commentgate-own"))
+    expect(page.get_by_text("Replying to Sam")).to_be_hidden()
+
+    workers.burst(**PUBLISH_ALL)
+    expect(page.get_by_text("Your comment is published.")).to_be_visible(
+        timeout=DECISION_TIMEOUT_MS
+    )
+    expect(replies).not_to_have_class(re.compile("commentgate-own"))
+    expect(replies.locator(".commentgate-body")).to_have_text(["An answer to the start."])
+    page.reload()
+    expect(replies.locator(".commentgate-body")).to_have_text(["An answer to the start."])
+    assert violations(page) == []
 
 
 def test_the_json_preflight_allows_the_host_origin_without_credentials(
