@@ -189,13 +189,16 @@
   /* -- the author's own comments, remembered for this thread -------------------------- */
 
   const storageKey = "commentgate:" + (site ? site + ":" : "") + thread;
+  const MONTH = 30 * 24 * 3600 * 1000; // a comment held longer is forgotten
   let memory = [];
   const recall = () => {
+    let entries = memory;
     try {
-      return JSON.parse(localStorage.getItem(storageKey) || "[]");
+      entries = JSON.parse(localStorage.getItem(storageKey) || "[]");
     } catch (error) {
-      return memory;
+      /* storage disabled or spoilt: this page's memory only */
     }
+    return Array.isArray(entries) ? entries.filter((e) => e && e.id && Date.now() - e.at < MONTH) : [];
   };
   const remember = (entries) => {
     memory = entries;
@@ -240,14 +243,15 @@
   const question = h("span", { class: "commentgate-question", "aria-hidden": "true" });
   const hintId = prefix + "captcha-hint";
   const newCaptcha = h("button", { type: "button", class: "commentgate-new-captcha" }, S.newCaptcha);
-  const replying = h("p", { class: "commentgate-replying", hidden: true });
+  const replying = h("p", { class: "commentgate-replying" });
   const cancelReply = h("button", { type: "button", class: "commentgate-cancel-reply" }, S.cancelReply);
+  const replyBar = h("div", { class: "commentgate-replying-bar", hidden: true }, replying, " ", cancelReply);
   const submit = h("button", { type: "submit", class: "commentgate-submit" }, S.post);
   const form = h(
     "form",
     { class: "commentgate-form", novalidate: true, "aria-labelledby": prefix + "form-title" },
     h("h3", { class: "commentgate-form-title", id: prefix + "form-title" }, S.formTitle),
-    h("div", { class: "commentgate-replying-bar" }, replying, " ", cancelReply),
+    replyBar,
     alert,
     field("body", [S.body], h("textarea", { rows: "5", required: true, "aria-required": "true" })),
     field("author_name", [S.name], h("input", { type: "text", autocomplete: "name", maxlength: "100", required: true, "aria-required": "true" })),
@@ -264,7 +268,6 @@
     submit,
     status
   );
-  cancelReply.parentNode.hidden = true;
   root.append(h("h2", { class: "commentgate-title", id: titleId }, S.title), empty, list, listStatus, more, form);
 
   const target = data.commentgateTarget && document.getElementById(data.commentgateTarget);
@@ -428,14 +431,12 @@
   const startReply = (id, name) => {
     replyTo = id;
     replying.textContent = fill(S.replying, name);
-    replying.hidden = false;
-    cancelReply.parentNode.hidden = false;
+    replyBar.hidden = false;
     fields.body.focus();
   };
   const stopReply = () => {
     replyTo = null;
-    replying.hidden = true;
-    cancelReply.parentNode.hidden = true;
+    replyBar.hidden = true;
   };
   cancelReply.addEventListener("click", () => {
     stopReply();
@@ -490,7 +491,7 @@
     busy = false;
     const problem = posted.json;
     if (posted.status === 202 && problem.id) {
-      remember([...recall(), { id: problem.id, receipt: problem.receipt, parent_id: replyTo || "" }]);
+      remember([...recall(), { id: problem.id, receipt: problem.receipt, parent_id: replyTo || "", at: Date.now() }]);
       render(
         {
           id: problem.id,
@@ -527,7 +528,7 @@
         if (fieldError(name, REQUIRED.test(text) ? S.required : text)) first = first || fields[name];
       }
       if (problem.errors.parent_id) stopReply();
-      say(alert, S.invalid);
+      say(alert, first ? S.invalid : S.failed);
       if (first) first.focus();
       return;
     }
