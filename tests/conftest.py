@@ -173,6 +173,9 @@ def decided(
     thread: str = THREAD,
     created_at: float | None = None,
     email: str = "",
+    author_name: str = "Sam",
+    author_url: str = "",
+    parent_id: str = "",
 ) -> str:
     """A comment stored and decided through the store, as intake and a worker would."""
     from service.core.store import Comment, CommentStatus, CommentStore, Decision
@@ -182,8 +185,10 @@ def decided(
         id=secrets.token_urlsafe(16),
         thread=thread,
         body=body,
-        author_name="Sam",
+        author_name=author_name,
         author_email=email,
+        author_url=author_url,
+        parent_id=parent_id,
         ip="198.51.100.4",
         created_at=created_at or time.time(),
         status=CommentStatus.PENDING,

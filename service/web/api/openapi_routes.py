@@ -23,6 +23,8 @@ PROBLEM = "application/problem+json"
 HTML = "text/html"
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
+JS = "text/javascript"
+CSS = "text/css"
 _STRING: Mapping[str, Any] = {"type": "string"}
 
 Security = Literal["bearer", "metrics", "session"]
@@ -366,6 +368,27 @@ ROUTES: dict[tuple[str, str], Operation] = {
             503: PAGE_UNAVAILABLE,
         },
         query=s.DemoPageQuery,
+    ),
+    # -- the embeddable widget (service/web/embed.py, docs/widget.md) --
+    ("embed.script", "GET"): Operation(
+        "The embeddable widget's script",
+        "widget",
+        {
+            200: Reply("The script (gzip when accepted; cached an hour).", media={JS: _STRING}),
+            304: Reply("Not modified (If-None-Match matched its ETag)."),
+        },
+    ),
+    ("embed.stylesheet", "GET"): Operation(
+        "The embeddable widget's stylesheet",
+        "widget",
+        {
+            200: Reply(
+                "The stylesheet; cached a year under the `?v=` the script links it with.",
+                media={CSS: _STRING},
+            ),
+            304: Reply("Not modified (If-None-Match matched its ETag)."),
+        },
+        query=s.EmbedStylesheetQuery,
     ),
     ("moderate.queue", "GET"): _ui(
         "A queue of the moderation UI",

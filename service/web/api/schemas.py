@@ -363,6 +363,14 @@ class DemoPageQuery(BaseModel):
     comment: str | None = Field(None, description="Say what became of this comment.")
 
 
+class EmbedStylesheetQuery(BaseModel):
+    """Query of the widget's stylesheet."""
+
+    v: str | None = Field(
+        None, description="The version the widget's script links; the current one is cached."
+    )
+
+
 class QueueFilter(BaseModel):
     """Query of a moderation UI queue."""
 
