@@ -1,7 +1,7 @@
 """Response models: the JSON every API view answers with, validated with pydantic.
 
 Views build their bodies through these models (:func:`respond`), and the OpenAPI
-document (:mod:`service.web.api.openapi`) is generated from the same models, so what is
+document (:mod:`service.web.apidoc`) is generated from the same models, so what is
 documented is what is sent. Every model forbids undocumented members: a view that
 adds a field without declaring it fails its tests instead of drifting from the docs.
 

@@ -1,7 +1,7 @@
 """Request schemas: what clients may send, validated with pydantic.
 
 Bodies and query strings of every API view are validated here, and the OpenAPI
-document (:mod:`service.web.api.openapi`) is generated from these models. Responses are
+document (:mod:`service.web.apidoc`) is generated from these models. Responses are
 in :mod:`service.web.api.models`.
 """
 
@@ -353,7 +353,7 @@ class ExportQuery(RequestModel):
 
 # -- HTML pages (documentation only) ----------------------------------------------------
 # The pages read their query strings and forms by hand; these models describe them in
-# the OpenAPI document (service/web/api/openapi_routes.py) and validate nothing.
+# the OpenAPI document (their views' doc(...) declarations) and validate nothing.
 
 
 class DemoPageQuery(BaseModel):
