@@ -239,34 +239,55 @@ def doc(
     Returns:
         A decorator returning the view as it is.
     """
-    replies = Replies(responses)
 
     def decorate(view: F) -> F:
-        documented = SPEC.validate(
-            query=query,
-            json=body,
-            resp=replies,
-            tags=[tag],
-            security=security,
-            # _Plugin.parse_path reads (description, schema) pairs, not descriptions.
-            path_parameter_descriptions=cast(Any, path),
-            skip_validation=True,
-        )(view)
-        if summary is not None:
-            documented.__doc__ = summary
-        setattr(documented, MEDIA_ATTRIBUTE, tuple(media))
-        stand_ins: dict[str | None, Callable[..., Any]] = getattr(view, _DOCS_ATTRIBUTE, {})
-        stand_ins[method] = documented
-        setattr(view, _DOCS_ATTRIBUTE, stand_ins)
+        def declare() -> Callable[..., Any]:
+            documented: Callable[..., Any] = SPEC.validate(
+                query=query,
+                json=body,
+                resp=Replies(responses),
+                tags=[tag],
+                security=security,
+                # _Plugin.parse_path reads (description, schema) pairs, not descriptions.
+                path_parameter_descriptions=cast(Any, path),
+                skip_validation=True,
+            )(view)
+            if summary is not None:
+                documented.__doc__ = summary
+            setattr(documented, MEDIA_ATTRIBUTE, tuple(media))
+            return documented
+
+        declarations: dict[str | None, _Declaration] = getattr(view, _DOCS_ATTRIBUTE, {})
+        declarations[method] = _Declaration(declare)
+        setattr(view, _DOCS_ATTRIBUTE, declarations)
         return view
 
     return decorate
 
 
+class _Declaration:
+    """A view's declaration, handed to SpecTree when a document is first built.
+
+    Not at import: SpecTree generates the models' JSON schemas as it registers a view,
+    which would add about half a second to every process start.
+    """
+
+    def __init__(self, declare: Callable[[], Callable[..., Any]]) -> None:
+        self._declare = declare
+        self._stand_in: Callable[..., Any] | None = None
+
+    def stand_in(self) -> Callable[..., Any]:
+        """The SpecTree-decorated stand-in of the view (created on first use)."""
+        if self._stand_in is None:
+            self._stand_in = self._declare()
+        return self._stand_in
+
+
 def documentation_of(view: Callable[..., Any], method: str) -> Callable[..., Any] | None:
     """The SpecTree-decorated stand-in documenting ``view`` for ``method``, if any."""
-    stand_ins: dict[str | None, Callable[..., Any]] = getattr(view, _DOCS_ATTRIBUTE, {})
-    return stand_ins.get(method, stand_ins.get(None))
+    declarations: dict[str | None, _Declaration] = getattr(view, _DOCS_ATTRIBUTE, {})
+    declaration = declarations.get(method, declarations.get(None))
+    return None if declaration is None else declaration.stand_in()
 
 
 def openapi_path(rule: str) -> str:
