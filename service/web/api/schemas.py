@@ -60,10 +60,10 @@ def _has_surrogate(value: Any) -> bool:
 
 def _visible(value: str) -> bool:
     """Whether ``value`` has at least one character that draws something."""
-    for ch in value:  # a loop, not any(): it usually stops at once, sparing a generator
-        if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _BLANK_CHARACTERS:
-            return True
-    return False
+    return any(
+        unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _BLANK_CHARACTERS
+        for ch in value
+    )
 
 
 def _check_single_line(value: str) -> str:
