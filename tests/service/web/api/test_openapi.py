@@ -72,6 +72,15 @@ def test_a_route_without_a_declaration_is_reported(app: Flask) -> None:
     assert set(paths["/half"]) == {"get"}
 
 
+def test_documentation_adds_nothing_to_a_request(app: Flask) -> None:
+    # doc(...) hands SpecTree a stand-in and returns the view itself: no request goes
+    # through SpecTree, the intake's least of all.
+    from service.web.api import comments
+
+    assert app.view_functions["comments.create"] is comments.create
+    assert not hasattr(comments.create, "__wrapped__")
+
+
 def test_every_path_and_method_is_in_the_document(app: Flask) -> None:
     paths = build_document(app)["paths"]
     for rule in app.url_map.iter_rules():
