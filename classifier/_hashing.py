@@ -108,11 +108,8 @@ def word_columns(word: str, min_n: int, max_n: int, n_features: int) -> npt.NDAr
     A pure function of its arguments: column ``abs(h) % n_features`` of the signed
     32-bit MurmurHash3 (seed 0) ``h`` of each n-gram's UTF-8 bytes. Words of up to
     :data:`CACHE_MAX_WORD_CHARS` characters are remembered in a least-recently-used cache
-    of :data:`CACHE_SIZE` entries per process. An entry (the key with its word, the
-    columns as bytes, the cache's bookkeeping) takes about 0.37 kB for a word of 3 to 8
-    characters and at most about 1.4 kB at the length limit, so a full cache holds 10 to
-    12 MB of typical words and at most about 45 MB (measured with ``tracemalloc``; see
-    ``benchmarks/classifier_speed.py``).
+    of :data:`CACHE_SIZE` entries per process, which bounds its memory (what an entry and
+    a full cache take: docs/performance.md, "Classifier memory").
 
     Args:
         word: One whitespace-free, already lower-cased word.

@@ -139,8 +139,8 @@ def _build_skeleton_map() -> dict[int, str]:
 def _non_ascii_table() -> dict[int, str | None]:
     """``str.translate`` table: drop format characters (Cf), map confusables to ASCII.
 
-    Built on first use (scanning every code point for Cf takes about 0.2 s), so a
-    process that never sees non-ASCII text never pays for it. Format characters are
+    Built on first use (it scans every code point for Cf), so a process that never
+    sees non-ASCII text never pays for it. Format characters are
     dropped, never mapped, as they were removed before the skeleton was applied.
     """
     table: dict[int, str | None] = dict(_build_skeleton_map())

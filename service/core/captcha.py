@@ -86,8 +86,8 @@ class _KeyedHMAC(HMACAlgorithm):
     """itsdangerous' HMAC-SHA256 with the key's schedule computed once.
 
     A captcha issuer signs with one key, so the keyed HMAC state is kept and copied per
-    signature instead of set up again (with OpenSSL 3 that setup is a quarter of an
-    HMAC's cost). Any other key is signed the usual way.
+    signature instead of set up again (with OpenSSL 3 that setup is a large share of an
+    HMAC's cost; docs/performance.md, "Intake"). Any other key is signed the usual way.
     """
 
     def __init__(self, key: bytes) -> None:

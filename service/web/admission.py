@@ -33,9 +33,9 @@ Both count a shed post in ``commentgate_comments_received{outcome="unavailable"}
 Sizing the rate: if a shed costs ``s`` of an intake, keeping the web servers at a
 utilisation ``u`` while ``f`` times their intake capacity C arrives needs a cap of at
 most ``(u - f s) / (1 - s)`` x C (``benchmarks/overload.py`` measures C, the shed rate
-and the effect; docs/performance.md has the figures). Measured in process, a request
-shed through Flask-Limiter cost more than an accepted one (2.7 ms against 2.2 ms):
-hence middleware, not a Flask-Limiter limit.
+and the effect; docs/performance.md has the figures). A request shed through
+Flask-Limiter cost more than an accepted one (docs/performance.md, "Overload and load
+shedding"): hence middleware, not a Flask-Limiter limit.
 
 While Redis is unreachable the rate is not enforced (nothing can be stored then anyway:
 intake answers 503 itself); the queue-wait limit still is.

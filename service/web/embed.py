@@ -16,8 +16,22 @@ from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Response, request
+from pydantic import BaseModel, Field
+
+from service.web.apidoc import STRING, Reply, doc
 
 bp = Blueprint("embed", __name__)
+
+JS, CSS = "text/javascript", "text/css"
+
+
+class EmbedStylesheetQuery(BaseModel):
+    """Query of the widget's stylesheet."""
+
+    v: str | None = Field(
+        None, description="The version the widget's script links; the current one is cached."
+    )
+
 
 #: Where the widget's files live.
 EMBED_DIR = Path(__file__).parent / "static" / "embed"
@@ -63,8 +77,8 @@ def assets() -> dict[str, Asset]:
     version = css_version(css)
     script = (EMBED_DIR / "embed.js").read_bytes().replace(CSS_VERSION_SLOT, version.encode())
     return {
-        "js": Asset.of(script, "text/javascript"),
-        "css": Asset.of(css, "text/css"),
+        "js": Asset.of(script, JS),
+        "css": Asset.of(css, CSS),
     }
 
 
@@ -90,12 +104,30 @@ def _serve(asset: Asset, cache_control: str) -> Response:
 
 
 @bp.get("/embed.js")
+@doc(
+    "widget",
+    responses={
+        200: Reply("The script (gzip when accepted; cached an hour).", media={JS: STRING}),
+        304: Reply("Not modified (If-None-Match matched its ETag)."),
+    },
+)
 def script() -> Response:
     """The widget's script."""
     return _serve(assets()["js"], SCRIPT_CACHE)
 
 
 @bp.get("/embed.css")
+@doc(
+    "widget",
+    query=EmbedStylesheetQuery,
+    responses={
+        200: Reply(
+            "The stylesheet; cached a year under the `?v=` the script links it with.",
+            media={CSS: STRING},
+        ),
+        304: Reply("Not modified (If-None-Match matched its ETag)."),
+    },
+)
 def stylesheet() -> Response:
     """The widget's stylesheet; cached for a year under the script's versioned URL."""
     css = assets()["css"]

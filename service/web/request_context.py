@@ -1,9 +1,9 @@
 """The objects behind Flask's ``request``, ``g`` and ``current_app`` proxies.
 
-Reading an attribute through one of werkzeug's context proxies costs about eight times
-a plain read: the proxy first fails to find the attribute on itself, which raises and
+Reading an attribute through one of werkzeug's context proxies costs several times a
+plain read: the proxy first fails to find the attribute on itself, which raises and
 catches an ``AttributeError``, then looks up the current object and reads it there
-(about 8,700 instructions against 1,200, measured with callgrind). Code on the intake's
+(docs/performance.md, "Intake", has the figures). Code on the intake's
 hot path reads a dozen such attributes per post, so it takes the objects behind the
 proxies once, with werkzeug's ``_get_current_object``, and reads them directly. Other
 code keeps using the proxies.

@@ -7,6 +7,8 @@ from dataclasses import asdict
 from flask import Blueprint, Response
 
 from service.web.api.models import CaptchaChallenge, respond
+from service.web.apidoc import Reply, doc
+from service.web.apidoc.replies import RATE_LIMITED
 from service.web.services import services
 
 bp = Blueprint("captcha", __name__, url_prefix="/api/v1")
@@ -18,8 +20,12 @@ def fresh_challenge() -> CaptchaChallenge:
 
 
 @bp.get("/captcha")
+@doc(
+    "comments",
+    responses={200: Reply("A fresh challenge.", CaptchaChallenge), 429: RATE_LIMITED},
+)
 def issue() -> Response:
-    """Issue a challenge: ``{"token", "question", "prompt", "expires_in"}``."""
+    """Issue a captcha challenge."""
     response = respond(fresh_challenge())
     response.headers["Cache-Control"] = "no-store"
     return response

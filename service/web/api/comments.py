@@ -44,9 +44,22 @@ from service.web.api.schemas import (
     ThreadListing,
     validate,
 )
+from service.web.apidoc import FORM, JSON, MULTIPART, Reply, doc
+from service.web.apidoc.replies import (
+    BAD_CURSOR,
+    COMMENT_ID,
+    INVALID,
+    MALFORMED,
+    NOT_FOUND,
+    RATE_LIMITED,
+    TOO_LARGE,
+    UNAVAILABLE,
+    UNSUPPORTED,
+    page,
+    problem,
+)
 from service.web.pages.demo import DEMO_THREAD, remember_receipt
 from service.web.request_context import (
-    current_flask_app,
     current_request,
     current_url_adapter,
     request_globals,
@@ -67,13 +80,6 @@ _OUTCOMES = {
     "rate_limited": "rate_limited",
     "unavailable": "unavailable",
 }
-#: Stands for a comment id in a cached status URL: "~" is never in an id, and like an
-#: id's own characters it is left as it is in a URL path.
-_ID_SLOT = "~id~"
-#: Status URLs as ``url_for`` built them, split at :data:`_ID_SLOT`, by what they depend
-#: on; emptied when full (clients choose the ``Host`` header).
-_STATUS_URLS: dict[tuple[object, ...], tuple[str, str]] = {}
-_STATUS_URLS_MAX = 64
 #: The counter the store adds an accepted comment to, in the same round trip.
 _ACCEPTED_COUNTER = metrics.Metrics.counter_field(metrics.COMMENTS_RECEIVED, outcome="accepted")
 
@@ -96,9 +102,36 @@ def _captcha_failed(reason: str) -> CaptchaInvalidError:
     )
 
 
+#: The poster's comment id, as a path parameter.
+_POSTED_ID = ("The id the submission was answered with.", COMMENT_ID[1])
+
+
 @bp.post("/comments")
+@doc(
+    "comments",
+    body=CommentSubmission,
+    media=(JSON, FORM, MULTIPART),
+    responses={
+        202: Reply("Stored and queued for scoring.", CommentAccepted, headers=("Location",)),
+        303: page("A browser's form post: back to its page, with `?comment=<id>`.", "Location"),
+        400: MALFORMED.also_html(),
+        413: TOO_LARGE.also_html(),
+        415: UNSUPPORTED,
+        422: problem(
+            "Invalid fields (`validation_failed`, with `errors`), or the captcha was not "
+            "solved (`captcha_invalid`, with `reason` and a fresh `captcha`)."
+        ).also_html(),
+        429: RATE_LIMITED.also_html(),
+        503: UNAVAILABLE.also_html(),
+    },
+)
 def create() -> ResponseReturnValue:
-    """Accept a comment: check the captcha, store it, queue it for scoring."""
+    """Submit a comment.
+
+    Send JSON, or a form. A browser posting a plain form (Accept preferring text/html)
+    is answered with a 303 redirect or with an HTML error page.
+    """
+    # Checks the captcha, stores the comment and queues it for scoring.
     svc = services()
     settings = svc.settings
     request_g = request_globals()  # not the proxies: see service.web.request_context
@@ -196,30 +229,10 @@ def create() -> ResponseReturnValue:
 
 
 def _status_url(comment_id: str) -> str:
-    """The absolute URL of a comment's status, as ``url_for`` builds it.
-
-    Building it costs about 2% of an intake request, and it depends only on the app's
-    URL map and the request's scheme, host, subdomain and script root: ``url_for`` runs
-    once per such combination, with :data:`_ID_SLOT` for the id, and each id then takes
-    the slot's place (werkzeug would not quote an id's characters either).
-    """
-    adapter = current_url_adapter()
-    key = (
-        adapter.map,
-        adapter.url_scheme,
-        adapter.server_name,
-        adapter.subdomain,
-        adapter.script_name,
+    """The absolute URL of a comment's status (what ``url_for`` builds, less its lookups)."""
+    return current_url_adapter().build(
+        "comments.get_one", {"comment_id": comment_id}, force_external=True
     )
-    parts = _STATUS_URLS.get(key)
-    if parts is None:
-        # Flask.url_for is what flask.url_for calls, less a read through a proxy.
-        url = current_flask_app().url_for("comments.get_one", comment_id=_ID_SLOT, _external=True)
-        head, _, tail = url.partition(_ID_SLOT)
-        if len(_STATUS_URLS) >= _STATUS_URLS_MAX:
-            _STATUS_URLS.clear()
-        parts = _STATUS_URLS[key] = (head, tail)
-    return parts[0] + comment_id + parts[1]
 
 
 def _back_to(comment: Comment) -> str:
@@ -234,8 +247,16 @@ def _back_to(comment: Comment) -> str:
 
 
 @bp.get("/comments/<comment_id>")
+@doc(
+    "comments",
+    path={"comment_id": _POSTED_ID},
+    responses={200: Reply("The comment.", CommentView), 404: NOT_FOUND, 503: UNAVAILABLE},
+)
 def get_one(comment_id: str) -> Response:
-    """A comment's status and public fields, for whoever holds its id (spam shows as held)."""
+    """A comment's status.
+
+    Its status and public fields, for whoever holds its id (spam shows as held).
+    """
     comment = services().store.get(comment_id) if ID_PATTERN.match(comment_id) else None
     if comment is None:
         raise NotFoundError(f"no comment with id {comment_id[:64]!r}")
@@ -248,14 +269,33 @@ def get_one(comment_id: str) -> Response:
 
 
 @bp.post("/comments/<comment_id>/commenter-token")
+@doc(
+    "comments",
+    body=CommenterTokenRequest,
+    media=(JSON, FORM),
+    path={"comment_id": _POSTED_ID},
+    responses={
+        200: Reply("The token, once the comment is published.", CommenterToken),
+        400: MALFORMED,
+        404: problem("No comment with this id and receipt (`not_found`)."),
+        409: problem("The comment is not published (not yet, or not at all)."),
+        415: UNSUPPORTED,
+        422: problem("Invalid fields, or the comment has no e-mail address (`validation_failed`)."),
+        429: RATE_LIMITED,
+        503: UNAVAILABLE,
+    },
+)
 def commenter_token(comment_id: str) -> Response:
-    """The author's commenter token, for the poster of a published comment.
+    """Obtain the author's commenter token.
 
-    Comment ids are public (thread listings show them), so the poster proves itself with
-    the comment's receipt, which only the 202 carried. A wrong receipt is answered like
-    an unknown id. A comment that is not published is a conflict whatever its status,
-    so a spammer learns nothing it could not learn from the status endpoint.
+    For the poster of a published comment only: send the `receipt` of its 202. The site
+    keeps the token for this commenter and sends it as `commenter_token` with their later
+    comments; it counts while this comment stays published.
     """
+    # Comment ids are public (thread listings show them), so the poster proves itself with
+    # the comment's receipt, which only the 202 carried. A wrong receipt is answered like
+    # an unknown id. A comment that is not published is a conflict whatever its status,
+    # so a spammer learns nothing it could not learn from the status endpoint.
     svc = services()
     request_body = validate(CommenterTokenRequest, read_body())
     comment = svc.store.get(comment_id) if ID_PATTERN.match(comment_id) else None
@@ -273,8 +313,21 @@ def commenter_token(comment_id: str) -> Response:
 
 
 @bp.get("/comments")
+@doc(
+    "comments",
+    query=ThreadListing,
+    responses={
+        200: Reply("A page of comments, oldest first.", ThreadPage),
+        400: BAD_CURSOR,
+        422: INVALID,
+        503: UNAVAILABLE,
+    },
+)
 def list_thread() -> Response:
-    """Published comments of a thread, oldest first, with cursor pagination."""
+    """List a thread's published comments.
+
+    Oldest first, with cursor pagination.
+    """
     query = validate(ThreadListing, request.args.to_dict())
     try:
         page = services().store.published(query.thread, limit=query.limit, cursor=query.cursor)

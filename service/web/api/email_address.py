@@ -1,8 +1,8 @@
 """E-mail addresses: validated and normalised by email-validator, plain ones at once.
 
 email-validator checks an address against the RFCs and UTS #46 (IDNA) and returns its
-normalised form. That care costs about 30 us per address, most of it mapping the domain
-character by character, which is a sixth of the Python an intake post runs. Nearly every
+normalised form. That care is costly, most of it mapping the domain character by
+character (docs/performance.md, "Intake", has the figures). Nearly every
 address posted has the plain shape ``name@host.tld`` in lower-case ASCII, and for those
 the library's answer is known in advance: the address is valid, and it normalises to the
 local part unchanged and the domain in lower case. So one regular expression picks out

@@ -7,6 +7,7 @@ from flask import Blueprint, Response
 
 from service.core.queues import ALL_QUEUES
 from service.web.api.models import Health, NotReady, Ready, respond
+from service.web.apidoc import Reply, doc
 from service.web.services import services
 
 bp = Blueprint("health", __name__)
@@ -32,14 +33,28 @@ def out_of_memory(client: redis.Redis) -> str:
 
 
 @bp.get("/healthz")
+@doc("operations", responses={200: Reply("The process answers.", Health)})
 def healthz() -> Response:
-    """Liveness: answers while the process serves requests."""
+    """Liveness.
+
+    Answers while the process serves requests.
+    """
     return respond(Health(status="ok"))
 
 
 @bp.get("/readyz")
+@doc(
+    "operations",
+    responses={
+        200: Reply("Ready, with queue depths.", Ready),
+        503: Reply("Not ready, and why.", NotReady, headers=("Retry-After",)),
+    },
+)
 def readyz() -> Response:
-    """Readiness: Redis answers and accepts writes, the queues are known; 503 if not."""
+    """Readiness.
+
+    Redis answers and accepts writes, and the queues are known; 503 if not.
+    """
     svc = services()
     problems: list[str] = []
     depths: dict[str, int] = {}

@@ -16,6 +16,8 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from service.core.metrics import RedisCollector
 from service.core.queues import ALL_QUEUES
 from service.core.store import keys
+from service.web.apidoc import METRICS, STRING, Reply, doc
+from service.web.apidoc.replies import UNAVAILABLE
 from service.web.services import services
 
 bp = Blueprint("metrics", __name__)
@@ -69,8 +71,24 @@ def _registry() -> CollectorRegistry:
 
 
 @bp.get("/metrics")
+@doc(
+    "operations",
+    security=METRICS,
+    responses={
+        200: Reply("Metrics in the Prometheus text format.", media={"text/plain": STRING}),
+        401: Reply(
+            "The metrics token is set and was not sent.",
+            media={"text/plain": STRING},
+            headers=("WWW-Authenticate",),
+        ),
+        503: UNAVAILABLE,
+    },
+)
 def metrics() -> Response:
-    """Every metric in Prometheus text format."""
+    """Prometheus metrics.
+
+    Every metric in the Prometheus text format, read from Redis at scrape time.
+    """
     token = services().settings.metrics_token
     if token is not None:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()

@@ -1,7 +1,7 @@
 """Response models: the JSON every API view answers with, validated with pydantic.
 
 Views build their bodies through these models (:func:`respond`), and the OpenAPI
-document (:mod:`service.web.api.openapi`) is generated from the same models, so what is
+document (:mod:`service.web.apidoc`) is generated from the same models, so what is
 documented is what is sent. Every model forbids undocumented members: a view that
 adds a field without declaring it fails its tests instead of drifting from the docs.
 
@@ -60,8 +60,8 @@ class JsonResponse(Response):
     """A JSON response, with a ``Location`` that is sent exactly as the view built it.
 
     werkzeug passes any ``Location`` header through ``iri_to_uri`` (URL splitting,
-    quoting, IDNA) when the response is sent: about 6% of the instructions of an
-    intake request, for nothing, since the views build :attr:`location_uri` with
+    quoting, IDNA) when the response is sent: a measurable share of an intake request
+    (docs/performance.md, "Intake"), for nothing, since the views build :attr:`location_uri` with
     ``url_for``, whose result is a URI already (werkzeug vets the host). So it is
     added, as it is, to the headers sent; it is not in :attr:`headers`, and
     ``after_request`` hooks do not see it.

@@ -7,8 +7,11 @@ admin (see :mod:`service.web.auth`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, request, stream_with_context
+from pydantic import BaseModel
 
 from service.core.accounts import AccountError, ModeratorStore, Role, describe
 from service.core.exceptions import (
@@ -58,10 +61,49 @@ from service.web.api.schemas import (
     QueueQuery,
     validate,
 )
+from service.web.apidoc import BEARER, STRING, Reply, doc
+from service.web.apidoc.replies import (
+    BAD_CURSOR,
+    COMMENT_ID,
+    CONFLICT,
+    FORBIDDEN,
+    INVALID,
+    NOT_FOUND,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    json_body_replies,
+)
 from service.web.auth import authorize, bearer_moderator, requires
 from service.web.services import services
 
 bp = Blueprint("moderation", __name__, url_prefix="/api/v1/moderation")
+F = TypeVar("F", bound=Callable[..., Any])
+#: A list and a kind of entries, as path parameters.
+_LIST_PATH: dict[str, tuple[str, Mapping[str, Any] | None]] = {
+    "name": ("The list.", {"type": "string", "enum": list(LIST_NAMES)}),
+    "kind": ("The kind of entries.", {"type": "string", "enum": list(LIST_KINDS)}),
+}
+
+
+def _doc(
+    responses: Mapping[int, Reply],
+    *,
+    admin: bool = False,
+    query: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    path: Mapping[str, tuple[str, Mapping[str, Any] | None]] | None = None,
+) -> Callable[[F], F]:
+    """:func:`~service.web.apidoc.doc` for this API: a bearer token, admins' where stated."""
+    replies: dict[int, Reply] = {401: UNAUTHORIZED, 503: UNAVAILABLE}
+    if admin:
+        replies[403] = FORBIDDEN
+    if query is not None:
+        replies[422] = INVALID
+    if body is not None:
+        replies |= json_body_replies()
+    tag = "moderation (admins)" if admin else "moderation"
+    replies |= responses
+    return doc(tag, responses=replies, query=query, body=body, path=path, security=BEARER)
 
 
 @bp.before_request
@@ -76,14 +118,22 @@ def moderation() -> Moderation:
 
 
 @bp.get("/me")
+@_doc({200: Reply("The account.", ModeratorAccount)})
 def me() -> Response:
     """The authenticated moderator."""
     return respond(ModeratorAccount.model_validate(describe(g.moderator)))
 
 
 @bp.get("/queue")
+@_doc(
+    {200: Reply("A page of comments, newest first.", QueuePage), 400: BAD_CURSOR},
+    query=QueueQuery,
+)
 def queue() -> Response:
-    """Comments of one status, newest first, with counts per status."""
+    """A moderation queue.
+
+    Comments of one status, newest first, with counts per status.
+    """
     query = validate(QueueQuery, request.args.to_dict())
     mod = moderation()
     try:
@@ -121,8 +171,20 @@ def _apply(ids: list[str], action: Action, expected: CommentStatus | None) -> li
 
 
 @bp.post("/comments/<comment_id>")
+@_doc(
+    {
+        200: Reply("The comment after the decision.", ActionResult),
+        404: NOT_FOUND,
+        409: CONFLICT,
+    },
+    body=ActionRequest,
+    path={"comment_id": COMMENT_ID},
+)
 def act(comment_id: str) -> Response:
-    """Approve, spam or reject one comment (from any status)."""
+    """Approve, spam or reject a comment.
+
+    From any status; with `expected_status`, only from that one.
+    """
     if not ID_PATTERN.match(comment_id):
         raise NotFoundError(f"no comment with id {comment_id[:64]!r}")
     body = validate(ActionRequest, read_body())
@@ -136,8 +198,12 @@ def act(comment_id: str) -> Response:
 
 
 @bp.post("/bulk")
+@_doc(
+    {200: Reply("Every comment's change.", BulkResult), 404: NOT_FOUND, 409: CONFLICT},
+    body=BulkRequest,
+)
 def bulk() -> Response:
-    """One action on many comments: all change, or none does."""
+    """One decision on many comments, all or nothing."""
     body = validate(BulkRequest, read_body())
     outcomes = _apply(body.ids, body.action, body.expected_status)
     return respond(
@@ -154,8 +220,12 @@ def bulk() -> Response:
 
 
 @bp.get("/audit")
+@_doc({200: Reply("A page of decisions, newest first.", AuditPage)}, query=AuditQuery)
 def audit() -> Response:
-    """Every decision: who, when, from which status to which, newest first."""
+    """The audit log.
+
+    Every decision: who, when, from which status to which, newest first.
+    """
     query = validate(AuditQuery, request.args.to_dict())
     entries, next_cursor = moderation().audit(limit=query.limit, cursor=query.cursor)
     return respond(
@@ -180,8 +250,21 @@ def audit() -> Response:
 
 
 @bp.get("/export")
+@_doc(
+    {
+        200: Reply(
+            "Every decided comment, as JSON lines or CSV.",
+            media={"application/x-ndjson": STRING, "text/csv": STRING},
+            headers=("Content-Disposition",),
+        )
+    },
+    query=ExportQuery,
+)
 def export() -> Response:
-    """All decided comments with their decisions, as JSON lines or CSV."""
+    """Export decided comments.
+
+    All decided comments with their decisions, as JSON lines or CSV.
+    """
     fmt = validate(ExportQuery, request.args.to_dict()).format
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
@@ -199,6 +282,7 @@ def _list_target(name: str, kind: str) -> tuple[ListName, ListKind]:
 
 
 @bp.get("/lists")
+@_doc({200: Reply("Every entry.", Lists)})
 def lists() -> Response:
     """The block and allow lists."""
     store = services().lists
@@ -206,9 +290,15 @@ def lists() -> Response:
 
 
 @bp.post("/lists/<name>/<kind>")
+@_doc(
+    {201: Reply("The entry as stored.", ListEntryAdded), 404: NOT_FOUND},
+    admin=True,
+    body=ListEntry,
+    path=_LIST_PATH,
+)
 @requires(Role.ADMIN)
 def add_entry(name: str, kind: str) -> Response:
-    """Add an entry (admins)."""
+    """Add a list entry (the allow list takes e-mails, domains and IPs, not terms)."""
     list_name, list_kind = _list_target(name, kind)
     entry = validate(ListEntry, read_body())
     try:
@@ -220,9 +310,15 @@ def add_entry(name: str, kind: str) -> Response:
 
 
 @bp.delete("/lists/<name>/<kind>")
+@_doc(
+    {200: Reply("Removed.", Removed), 404: NOT_FOUND},
+    admin=True,
+    query=ListEntry,
+    path=_LIST_PATH,
+)
 @requires(Role.ADMIN)
 def remove_entry(name: str, kind: str) -> Response:
-    """Remove an entry given as ``?value=`` (admins)."""
+    """Remove a list entry (given as `?value=`)."""
     list_name, list_kind = _list_target(name, kind)
     entry = validate(ListEntry, request.args.to_dict())
     try:
@@ -235,9 +331,10 @@ def remove_entry(name: str, kind: str) -> Response:
 
 
 @bp.get("/moderators")
+@_doc({200: Reply("Every account.", ModeratorList)}, admin=True)
 @requires(Role.ADMIN)
 def moderators() -> Response:
-    """Every moderator account (admins)."""
+    """Moderator accounts."""
     accounts = ModeratorStore(services().redis).list()
     return respond(
         ModeratorList(moderators=[ModeratorAccount.model_validate(describe(m)) for m in accounts])
@@ -245,9 +342,17 @@ def moderators() -> Response:
 
 
 @bp.post("/moderators")
+@_doc(
+    {201: Reply("The account and its token (shown once).", ModeratorCreated)},
+    admin=True,
+    body=NewModerator,
+)
 @requires(Role.ADMIN)
 def add_moderator() -> Response:
-    """Create an account; its token is in this response only (admins)."""
+    """Create a moderator account.
+
+    Its token is in this response only.
+    """
     body = validate(NewModerator, read_body())
     try:
         token = ModeratorStore(services().redis).add(body.name, body.role)
@@ -257,9 +362,17 @@ def add_moderator() -> Response:
 
 
 @bp.delete("/moderators/<name>")
+@_doc(
+    {200: Reply("Revoked.", Revoked), 404: NOT_FOUND},
+    admin=True,
+    path={"name": ("The account's name.", {"type": "string", "minLength": 1})},
+)
 @requires(Role.ADMIN)
 def revoke_moderator(name: str) -> Response:
-    """Delete an account; its token stops working (admins)."""
+    """Revoke a moderator account.
+
+    Its token stops working at once.
+    """
     try:
         ModeratorStore(services().redis).revoke(name)
     except AccountError as exc:

@@ -1,7 +1,7 @@
 """Request schemas: what clients may send, validated with pydantic.
 
 Bodies and query strings of every API view are validated here, and the OpenAPI
-document (:mod:`service.web.api.openapi`) is generated from these models. Responses are
+document (:mod:`service.web.apidoc`) is generated from these models. Responses are
 in :mod:`service.web.api.models`.
 """
 
@@ -60,10 +60,10 @@ def _has_surrogate(value: Any) -> bool:
 
 def _visible(value: str) -> bool:
     """Whether ``value`` has at least one character that draws something."""
-    for ch in value:  # a loop, not any(): it usually stops at once, sparing a generator
-        if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _BLANK_CHARACTERS:
-            return True
-    return False
+    return any(
+        unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _BLANK_CHARACTERS
+        for ch in value
+    )
 
 
 def _check_single_line(value: str) -> str:
@@ -353,7 +353,7 @@ class ExportQuery(RequestModel):
 
 # -- HTML pages (documentation only) ----------------------------------------------------
 # The pages read their query strings and forms by hand; these models describe them in
-# the OpenAPI document (service/web/api/openapi_routes.py) and validate nothing.
+# the OpenAPI document (their views' doc(...) declarations) and validate nothing.
 
 
 class DemoPageQuery(BaseModel):
@@ -361,14 +361,6 @@ class DemoPageQuery(BaseModel):
 
     cursor: str | None = Field(None, description="Show the comments after this cursor.")
     comment: str | None = Field(None, description="Say what became of this comment.")
-
-
-class EmbedStylesheetQuery(BaseModel):
-    """Query of the widget's stylesheet."""
-
-    v: str | None = Field(
-        None, description="The version the widget's script links; the current one is cached."
-    )
 
 
 class QueueFilter(BaseModel):

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.web.pages.demo import DEMO_THREAD, bp
+from service.web.api.schemas import DemoPageQuery
+from service.web.apidoc import doc
+from service.web.apidoc.replies import PAGE_UNAVAILABLE, page
+from service.web.pages.demo import DEMO_THREAD, bp, demo_post
 from service.web.pages.errors import render_form_problem
 from service.web.pages.security import CONTENT_SECURITY_POLICY, apply_security_headers
 
@@ -20,6 +23,20 @@ __all__ = [
     "init_pages",
     "render_form_problem",
 ]
+
+
+# Documented here rather than at the view while the demo page is being reworked on
+# another branch; the declaration belongs under demo_post's route decorator.
+doc(
+    "pages",
+    query=DemoPageQuery,
+    responses={
+        200: page("The page."),
+        400: page("The comments cursor is not valid."),
+        503: PAGE_UNAVAILABLE,
+    },
+    summary="The demo blog post, its comments and comment form",
+)(demo_post)
 
 
 def init_pages(app: Flask) -> None:

@@ -33,9 +33,19 @@ from service.core.moderation import (
     apply_decision,
 )
 from service.core.store import CommentStatus, InvalidCursorError
-from service.web.api.schemas import ID_PATTERN
+from service.web.api.schemas import (
+    ID_PATTERN,
+    BulkForm,
+    CsrfForm,
+    DecisionForm,
+    LoginForm,
+    LoginQuery,
+    QueueFilter,
+)
+from service.web.apidoc.replies import COMMENT_ID, NOT_FOUND, REDIRECT, page
 from service.web.auth import authorize
 from service.web.pages.moderate import session as moderator_session
+from service.web.pages.moderate.docs import ui_doc
 from service.web.pages.moderate.presenters import CommentCard, local_path, score_bands
 from service.web.services import services
 
@@ -143,6 +153,24 @@ def _continue_page() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@ui_doc(
+    {200: page("The form."), 303: page("Logged in already.", "Location")},
+    query=LoginQuery,
+    public=True,
+    method="GET",
+    summary="The login page",
+)
+@ui_doc(
+    {
+        303: page("Logged in: to the queue, or to `next`.", "Location"),
+        401: page("The token is not valid."),
+        429: page("Too many login attempts; retry later.", "Retry-After"),
+    },
+    form=LoginForm,
+    public=True,
+    method="POST",
+    summary="Log in with an API token",
+)
 def login() -> Response:
     """The login form; POST checks the pasted API token and starts a session."""
     next_path = local_path(request.values.get("next"), URL_PREFIX)
@@ -182,8 +210,9 @@ def _login_page(next_path: str | None, *, status: int = 200, error: str = "") ->
 
 
 @bp.post("/logout")
+@ui_doc({303: REDIRECT}, form=CsrfForm)
 def logout() -> Response:
-    """End the session."""
+    """Log out."""
     logger.info("moderator %s logged out of the moderation UI", g.moderator.name)
     moderator_session.log_out()
     flash("You are logged out.", "success")
@@ -195,8 +224,20 @@ def logout() -> Response:
 
 @bp.get("", defaults={"status": "held"})
 @bp.get("/<any(held, spam, published, rejected):status>")
+@ui_doc(
+    {
+        200: page("The queue."),
+        303: page("No session (to the login page), or a stale cursor.", "Location"),
+        308: page("`/moderate/held` is `/moderate`.", "Location"),
+        404: NOT_FOUND,
+    },
+    query=QueueFilter,
+)
 def queue(status: str) -> Response:
-    """One queue, newest first, filtered by thread and text, a page at a time."""
+    """A queue of the moderation UI.
+
+    One queue, newest first, filtered by thread and text, a page at a time.
+    """
     thread = request.args.get("thread", "").strip()[:512]
     query = request.args.get("q", "").strip()[:200]
     cursor = request.args.get("cursor", "")[:512] or None
@@ -256,8 +297,16 @@ def _result_of(action: Action) -> str:
 
 
 @bp.post("/comments/<comment_id>")
+@ui_doc(
+    {303: page("Back to the queue.", "Location")},
+    form=DecisionForm,
+    path={"comment_id": COMMENT_ID},
+)
 def act(comment_id: str) -> Response:
-    """Approve, spam or reject one comment, if it is still in the status shown."""
+    """Decide on one comment.
+
+    Approve, spam or reject it, if it is still in the status shown.
+    """
     action, expected, back = _decision_form()
     if not ID_PATTERN.match(comment_id):
         raise BadRequestError("That is not a comment id.")
@@ -267,8 +316,12 @@ def act(comment_id: str) -> Response:
 
 
 @bp.post("/bulk")
+@ui_doc({303: page("Back to the queue.", "Location")}, form=BulkForm)
 def bulk() -> Response:
-    """One action on every selected comment: all change, or none does."""
+    """Decide on the selected comments.
+
+    One action on every selected comment: all change, or none does.
+    """
     action, expected, back = _decision_form()
     ids = request.form.getlist("ids")
     if not ids:

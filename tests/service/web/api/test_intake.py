@@ -35,7 +35,7 @@ def test_json_comment_is_stored_pending_and_queued(
 
 
 def test_status_url_is_what_url_for_builds_for_each_host(app: Flask, client: FlaskClient) -> None:
-    # The intake caches the URL per scheme, host and script root: each must count.
+    # The intake builds the URL with the request's URL adapter, not url_for: the same URL.
     bases = [
         "http://localhost/",
         "https://localhost/",
