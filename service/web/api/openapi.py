@@ -32,6 +32,9 @@ _EXTENSION_KEY = "commentgate.openapi"
 #: ``<converter(arguments):name>`` in a werkzeug rule.
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 _IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
+#: Blueprints that are not the JSON API, left out of the document: the Akismet protocol
+#: (form-encoded requests, text/plain answers; see docs/akismet.md).
+NOT_JSON_API = frozenset({"akismet"})
 
 _HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-ID": {
@@ -157,7 +160,7 @@ def _models() -> list[tuple[type[BaseModel], JsonSchemaMode]]:
 
 def _rules(app: Flask) -> Iterator[tuple[Rule, str]]:
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.partition(".")[0] in NOT_JSON_API:
             continue
         for method in sorted((rule.methods or set()) - _IGNORED_METHODS):
             yield rule, method

@@ -1,0 +1,177 @@
+"""The Akismet REST API 1.1 under ``/1.1/``: form-encoded requests, ``text/plain`` answers.
+
+A site's key (``cgs_...``) is its Akismet key. Clients send it as the ``api_key`` form
+field (``key`` for ``verify-key``), or as ``Authorization: Bearer cgs_...``, or, as old
+clients do, as the first label of the ``Host`` header (``cgs_....rest.akismet.com``).
+What the answers mean, and how held comments and discards are decided, is in
+:mod:`service.core.akismet.checking` and docs/akismet.md.
+
+These endpoints are not part of the JSON API: they answer in Akismet's own text
+format, errors included (never ``application/problem+json``), and are left out of the
+OpenAPI document (:data:`service.web.api.openapi.NOT_JSON_API`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import redis
+from flask import Blueprint, Flask, Response
+from werkzeug.exceptions import HTTPException
+
+from service.core.akismet import (
+    RECHECK_AFTER_SECONDS,
+    AkismetChecker,
+    MissingFieldError,
+    read_submission,
+    report,
+)
+from service.core.sites import KEY_PREFIX, Site, SiteRegistry
+from service.web.request_context import current_flask_app, current_request, request_globals
+from service.web.services import Services, services
+
+__all__ = ["EXTENSION_KEY", "THANKS", "bp", "init_akismet"]
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("akismet", __name__, url_prefix="/1.1")
+
+#: Where the app keeps its :class:`AkismetChecker` (one per process: one base model).
+EXTENSION_KEY = "commentgate.akismet"
+THANKS = "Thanks for making the web a better place."
+_HELP = "X-akismet-debug-help"
+_BAD_KEY = (
+    "The key is not a valid commentgate site key (cgs_...). Send it as api_key, "
+    "see `commentgate sites list`."
+)
+
+
+def init_akismet(app: Flask, clients: Services) -> None:
+    """Register the blueprint and the process's checker (its model loads on first use)."""
+    app.extensions[EXTENSION_KEY] = AkismetChecker(clients)
+    app.register_blueprint(bp)
+
+
+def _checker() -> AkismetChecker:
+    found: AkismetChecker = current_flask_app().extensions[EXTENSION_KEY]
+    return found
+
+
+def _text(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    response = Response(body, status=status, mimetype="text/plain", headers=dict(headers or {}))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _form() -> Mapping[str, str]:
+    return current_request().form
+
+
+def _key(form: Mapping[str, str], *names: str) -> str:
+    """The site key: a form field, else a bearer token, else the ``Host``'s first label."""
+    for name in names:
+        value = form.get(name, "").strip()
+        if value:
+            return value
+    request = current_request()
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    label = request.host.split(".", 1)[0]
+    return label if label.startswith(KEY_PREFIX) else ""
+
+
+def _site(key: str) -> Site | None:
+    return SiteRegistry(services().redis).authenticate(key) if key else None
+
+
+def _invalid(detail: str = _BAD_KEY) -> Response:
+    return _text("invalid", headers={_HELP: detail})
+
+
+def _missing(exc: MissingFieldError) -> Response:
+    return _text(str(exc), 400, {_HELP: str(exc)})
+
+
+@bp.post("/verify-key")
+def verify_key() -> Response:
+    """``valid`` when the key is a site's key, else ``invalid``."""
+    form = _form()
+    key = _key(form, "key", "api_key")
+    if not form.get("blog", "").strip():
+        return _missing(MissingFieldError("blog"))
+    if _site(key) is None:
+        return _invalid()
+    return _text("valid")
+
+
+@bp.post("/comment-check")
+def comment_check() -> Response:
+    """``true`` for spam, ``false`` otherwise; the comment is stored for moderators."""
+    form = _form()
+    site = _site(_key(form, "api_key", "key"))
+    if site is None:
+        return _invalid()
+    try:
+        submission = read_submission(form)
+    except MissingFieldError as exc:
+        return _missing(exc)
+    verdict = _checker().check(site, submission, request_id=request_globals().request_id)
+    headers: dict[str, str] = {}
+    if verdict.comment_id:
+        headers["X-akismet-guid"] = verdict.comment_id
+        request_globals().comment_id = verdict.comment_id  # in the access-log line
+    if verdict.discard:
+        headers["X-akismet-pro-tip"] = "discard"
+    if verdict.held:
+        headers["X-akismet-recheck-after"] = str(RECHECK_AFTER_SECONDS)
+    return _text("true" if verdict.spam else "false", headers=headers)
+
+
+@bp.post("/submit-spam")
+def submit_spam() -> Response:
+    """The site's moderators say the comment is spam."""
+    return _report("spam")
+
+
+@bp.post("/submit-ham")
+def submit_ham() -> Response:
+    """The site's moderators say the comment is not spam."""
+    return _report("ham")
+
+
+def _report(label: str) -> Response:
+    form = _form()
+    site = _site(_key(form, "api_key", "key"))
+    if site is None:
+        return _invalid()
+    try:
+        submission = read_submission(form)
+    except MissingFieldError as exc:
+        return _missing(exc)
+    comment_id = report(
+        _checker(),
+        site,
+        submission,
+        "spam" if label == "spam" else "ham",
+        request_id=request_globals().request_id,
+    )
+    if comment_id:
+        request_globals().comment_id = comment_id
+    return _text(THANKS)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    """Errors in Akismet's text format (a body too large, a malformed form)."""
+    detail = exc.description or exc.name
+    return _text(detail, exc.code or 400, {_HELP: detail})
+
+
+@bp.errorhandler(redis.RedisError)
+def _storage_error(exc: redis.RedisError) -> Response:
+    """Storage unreachable or full: nothing was stored; clients hold the comment and retry."""
+    logger.warning("Akismet request failed on Redis: %s", exc)
+    detail = "commentgate's storage is unavailable; retry later"
+    return _text("error", 503, {_HELP: detail, "X-akismet-error": detail, "Retry-After": "5"})
