@@ -13,8 +13,10 @@ OpenAPI document (:data:`service.web.api.openapi.NOT_JSON_API`).
 
 from __future__ import annotations
 
+import codecs
 import logging
 from collections.abc import Mapping
+from urllib.parse import parse_qsl
 
 import redis
 from flask import Blueprint, Flask, Response
@@ -40,6 +42,7 @@ bp = Blueprint("akismet", __name__, url_prefix="/1.1")
 #: Where the app keeps its :class:`AkismetChecker` (one per process: one base model).
 EXTENSION_KEY = "commentgate.akismet"
 THANKS = "Thanks for making the web a better place."
+FORM = "application/x-www-form-urlencoded"
 _HELP = "X-akismet-debug-help"
 _BAD_KEY = (
     "The key is not a valid commentgate site key (cgs_...). Send it as api_key, "
@@ -65,7 +68,25 @@ def _text(body: str, status: int = 200, headers: Mapping[str, str] | None = None
 
 
 def _form() -> Mapping[str, str]:
-    return current_request().form
+    """The request's fields, decoded with the charset the client names.
+
+    WordPress sends ``charset=<blog_charset>`` (not always UTF-8); werkzeug would drop a
+    whole form holding one byte that is not UTF-8, so a form-encoded body is parsed
+    here, with undecodable bytes replaced. A field sent twice keeps its first value.
+    """
+    request = current_request()
+    if request.mimetype != FORM:
+        return request.form
+    charset = request.mimetype_params.get("charset", "utf-8")
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        charset = "utf-8"
+    text = request.get_data(cache=False).decode("latin-1")  # bytes as they are: %XX stay
+    fields: dict[str, str] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True, encoding=charset, errors="replace"):
+        fields.setdefault(name, value)
+    return fields
 
 
 def _key(form: Mapping[str, str], *names: str) -> str:
@@ -78,7 +99,7 @@ def _key(form: Mapping[str, str], *names: str) -> str:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    label = request.host.split(".", 1)[0]
+    label = request.environ.get("HTTP_HOST", "").split(".", 1)[0]  # as sent: keys mix case
     return label if label.startswith(KEY_PREFIX) else ""
 
 
