@@ -3,6 +3,8 @@
 A site's key (``cgs_...``) is its Akismet key. Clients send it as the ``api_key`` form
 field (``key`` for ``verify-key``), or as ``Authorization: Bearer cgs_...``, or, as old
 clients do, as the first label of the ``Host`` header (``cgs_....rest.akismet.com``).
+A key that authenticated is remembered for a second
+(:meth:`~service.core.akismet.checking.AkismetChecker.authenticate`).
 What the answers mean, and how held comments and discards are decided, is in
 :mod:`service.core.akismet.checking` and docs/akismet.md.
 
@@ -29,9 +31,9 @@ from service.core.akismet import (
     read_submission,
     report,
 )
-from service.core.sites import KEY_PREFIX, Site, SiteRegistry
+from service.core.sites import KEY_PREFIX, Site
 from service.web.request_context import current_flask_app, current_request, request_globals
-from service.web.services import Services, services
+from service.web.services import Services
 
 __all__ = ["EXTENSION_KEY", "THANKS", "bp", "init_akismet"]
 
@@ -104,7 +106,7 @@ def _key(form: Mapping[str, str], *names: str) -> str:
 
 
 def _site(key: str) -> Site | None:
-    return SiteRegistry(services().redis).authenticate(key) if key else None
+    return _checker().authenticate(key)
 
 
 def _invalid(detail: str = _BAD_KEY) -> Response:
