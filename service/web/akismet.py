@@ -28,6 +28,7 @@ from service.core.akismet import (
     RECHECK_AFTER_SECONDS,
     AkismetChecker,
     MissingFieldError,
+    Submission,
     read_submission,
     report,
 )
@@ -117,6 +118,18 @@ def _missing(exc: MissingFieldError) -> Response:
     return _text(str(exc), 400, {_HELP: str(exc)})
 
 
+def _submission() -> tuple[Site, Submission] | Response:
+    """The request's site and comment, or the answer to a bad key or a missing field."""
+    form = _form()
+    site = _site(_key(form, "api_key", "key"))
+    if site is None:
+        return _invalid()
+    try:
+        return site, read_submission(form)
+    except MissingFieldError as exc:
+        return _missing(exc)
+
+
 @bp.post("/verify-key")
 def verify_key() -> Response:
     """``valid`` when the key is a site's key, else ``invalid``."""
@@ -132,14 +145,10 @@ def verify_key() -> Response:
 @bp.post("/comment-check")
 def comment_check() -> Response:
     """``true`` for spam, ``false`` otherwise; the comment is stored for moderators."""
-    form = _form()
-    site = _site(_key(form, "api_key", "key"))
-    if site is None:
-        return _invalid()
-    try:
-        submission = read_submission(form)
-    except MissingFieldError as exc:
-        return _missing(exc)
+    found = _submission()
+    if isinstance(found, Response):
+        return found
+    site, submission = found
     verdict = _checker().check(site, submission, request_id=request_globals().request_id)
     headers: dict[str, str] = {}
     if verdict.comment_id:
@@ -165,14 +174,10 @@ def submit_ham() -> Response:
 
 
 def _report(label: str) -> Response:
-    form = _form()
-    site = _site(_key(form, "api_key", "key"))
-    if site is None:
-        return _invalid()
-    try:
-        submission = read_submission(form)
-    except MissingFieldError as exc:
-        return _missing(exc)
+    found = _submission()
+    if isinstance(found, Response):
+        return found
+    site, submission = found
     comment_id = report(
         _checker(),
         site,
