@@ -17,6 +17,7 @@ from service.core.logs import request_id_var
 from service.core.settings import Settings, load_settings
 from service.core.store.upgrade import upgrade_keys
 from service.web import embed, ratelimit
+from service.web.akismet import init_akismet
 from service.web.api import captcha, comments, health, metrics, moderation, openapi
 from service.web.client_ip import client_ip
 from service.web.pages import apply_security_headers, init_pages
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(embed.bp)  # the embeddable widget: /embed.js, /embed.css
     init_pages(app)  # the demo page and the HTML error pages
     init_moderate(app)  # the moderator web UI at /moderate, before the rate limits
+    init_akismet(app, services)  # the Akismet protocol at /1.1/ (server to server, by key)
     limited = ("captcha", "comments", "moderate")
     ratelimit.install(
         app,

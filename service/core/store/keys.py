@@ -136,3 +136,12 @@ def moderator_session(sid: str) -> str:
 def site_webhooks(site: str) -> str:
     """Hash of a site's own webhook receivers: URL -> ``whsec_`` secret."""
     return site_scoped(site, "webhooks")
+
+
+def akismet_fingerprint(site: str, digest: str) -> str:
+    """A comment checked through the Akismet protocol, by the digest of what identifies it.
+
+    Its value is the comment's id: ``submit-spam`` and ``submit-ham`` without a ``guid``
+    find the comment by its content, author and address (service.core.akismet).
+    """
+    return site_scoped(site, f"akismet:{digest}")

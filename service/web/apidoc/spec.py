@@ -295,10 +295,15 @@ def openapi_path(rule: str) -> str:
     return _VARIABLE.sub(lambda m: "{" + m["name"] + "}", rule)
 
 
+#: Blueprints that are not the JSON API, left out of the document: the Akismet protocol
+#: (form-encoded requests, text/plain answers; see docs/akismet.md).
+NOT_JSON_API = frozenset({"akismet"})
+
+
 def routes(app: Flask) -> Iterator[tuple[Rule, str]]:
     """Every ``(rule, method)`` of ``app`` that the document covers, in path order."""
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
-        if rule.endpoint != "static":
+        if rule.endpoint != "static" and rule.endpoint.partition(".")[0] not in NOT_JSON_API:
             for method in sorted((rule.methods or set()) - _IGNORED_METHODS):
                 yield rule, method
 
