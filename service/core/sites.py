@@ -28,6 +28,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import redis
+from limits import parse_many
 
 from service.core.settings import Settings
 from service.core.store import keys
@@ -72,6 +73,17 @@ def check_origin(origin: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
         raise SiteError(f"an origin is scheme://host[:port], not {origin!r}")
     return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def check_rate_limit(limit: str) -> str:
+    """``limit`` if Flask-Limiter reads it (``600/minute``, ``10/second;20000/day``)."""
+    try:
+        parsed = parse_many(limit)
+    except ValueError:
+        parsed = []
+    if not parsed:
+        raise SiteError(f"a rate limit is like '600/minute', not {limit[:64]!r}")
+    return limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +252,12 @@ class SiteRegistry:
             raise SiteError(f"a site has no setting {sorted(unknown)[0]!r}")
         if values.get("allowed_origins") is not None:
             values["allowed_origins"] = [check_origin(o) for o in values["allowed_origins"]]
+        if values.get("rate_limit_site") is not None:
+            values["rate_limit_site"] = check_rate_limit(values["rate_limit_site"])
+        for threshold in ("publish_below", "spam_above"):
+            value = values.get(threshold)
+            if value is not None and not 0.0 <= float(value) <= 1.0:
+                raise SiteError(f"{threshold} is a score from 0 to 1, not {value!r}")
         data = self._read(name)
         if data is None:
             if name != DEFAULT_SITE:
