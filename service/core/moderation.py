@@ -221,7 +221,10 @@ class Moderation:
         signatures = campaigns.record_signatures([found[i].body for i in comment_ids], label)
         for comment_id, seen, signature in zip(comment_ids, expected, signatures, strict=True):
             comment = found[comment_id]
-            redis_keys += [keys.comment(comment_id), keys.thread_published(comment.thread)]
+            redis_keys += [
+                keys.comment(comment_id),
+                keys.thread_published(comment.site, comment.thread),
+            ]
             args += [
                 comment_id,
                 seen or "",
@@ -375,7 +378,7 @@ class Moderation:
                 with self.client.pipeline() as pipe:
                     for comment in comments:
                         pipe.delete(keys.comment(comment.id))
-                        pipe.zrem(keys.thread_published(comment.thread), comment.id)
+                        pipe.zrem(keys.thread_published(comment.site, comment.thread), comment.id)
                     pipe.zrem(index, *ids)
                     pipe.execute()
                 purged += len(ids)

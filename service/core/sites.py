@@ -232,11 +232,20 @@ class SiteRegistry:
             raise SiteError(f"no site named {name!r} (see `commentgate sites list`)")
         return site
 
-    def list(self) -> list[Site]:
-        """Every site, the default one first."""
+    def list(self, *, webhooks: bool = True) -> list[Site]:
+        """Every site, the default one first.
+
+        Args:
+            webhooks: Read each site's webhook receivers too (one more round trip per
+                site); without, :attr:`Site.webhooks` is empty.
+        """
         raw = cast(dict[bytes, bytes], self.client.hgetall(keys.SITES))
         found = {
-            s.name: s for s in (_site(d, self._webhooks(d)) for d in map(json.loads, raw.values()))
+            s.name: s
+            for s in (
+                _site(d, self._webhooks(d) if webhooks else {})
+                for d in map(json.loads, raw.values())
+            )
         }
         default = found.pop(DEFAULT_SITE, Site(name=DEFAULT_SITE))
         return [default, *sorted(found.values(), key=lambda s: s.name)]
@@ -295,6 +304,17 @@ class SiteRegistry:
             data.update(revoked=True, digest="")
             pipe.hset(keys.SITES, name, json.dumps(data))
             pipe.execute()
+
+    def name_for_key(self, key: str) -> str | None:
+        """The name of the site a key belongs to, or ``None``: one ``HGET``.
+
+        Revoking a key deletes its digest at once, so a revoked key finds nothing; the
+        caller reads the site's settings where it keeps them (the web app caches them).
+        """
+        if not key.startswith(KEY_PREFIX) or len(key) > 200:
+            return None
+        name = cast(bytes | None, self.client.hget(keys.SITE_KEYS, site_key_digest(key)))
+        return name.decode() if name is not None else None
 
     def authenticate(self, key: str) -> Site | None:
         """The site a key belongs to, or ``None`` (an unknown, revoked or malformed key)."""

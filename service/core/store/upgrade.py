@@ -1,10 +1,10 @@
 """Moving keys of an earlier layout to where this version keeps them.
 
-Before sites, the model registry and the block and allow lists were global
-(``cg:models:*``, ``cg:list:*``). They are the default site's now, under
-``cg:sites:default:``. :func:`upgrade_keys` renames what an earlier version left, once:
-the web app, the workers and the command line call it when they start, and it costs
-one GET once done (``cg:schema`` holds the layout's version).
+Before sites, the model registry, the block and allow lists (layout 1) and the
+threads' published indexes (``cg:thread:*``, layout 2) were global. They are the
+default site's now, under ``cg:sites:default:``. :func:`upgrade_keys` renames what an
+earlier version left, once: the web app, the workers and the command line call it when
+they start, and it costs one GET once done (``cg:schema`` holds the layout's version).
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ __all__ = ["LAYOUT", "upgrade_keys"]
 logger = logging.getLogger(__name__)
 
 #: The key layout this version writes.
-LAYOUT = 2
+LAYOUT = 3
 
-#: Layout 1's prefixes (the old key is the prefix plus a rest that is kept) -> layout 2's.
+#: Earlier layouts' prefixes (the old key is the prefix plus a rest that is kept) ->
+#: this one's.
 _MOVED_PREFIXES = {
     PREFIX + "models:v:": keys.site_scoped(DEFAULT_SITE, "models:v:"),
     PREFIX + "list:": keys.site_scoped(DEFAULT_SITE, "list:"),
+    PREFIX + "thread:": keys.site_scoped(DEFAULT_SITE, "thread:"),
 }
 _MOVED_KEYS = {
     PREFIX + "models:index": keys.models_index(DEFAULT_SITE),

@@ -60,6 +60,11 @@ _SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "scheme": "bearer",
         "description": "A moderator's API token (``commentgate moderators add``).",
     },
+    "siteKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A site's key (``commentgate sites add``), for its own server's posts.",
+    },
     "metricsToken": {
         "type": "http",
         "scheme": "bearer",
@@ -76,6 +81,7 @@ _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"bearerAuth": []}],
     "metrics": [{}, {"metricsToken": []}],
     "session": [{"moderatorSession": []}],
+    "site": [{}, {"siteKey": []}],
 }
 
 

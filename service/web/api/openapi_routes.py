@@ -25,7 +25,7 @@ FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 _STRING: Mapping[str, Any] = {"type": "string"}
 
-Security = Literal["bearer", "metrics", "session"]
+Security = Literal["bearer", "metrics", "session", "site"]
 
 
 @dataclass(frozen=True)
@@ -191,10 +191,13 @@ ROUTES: dict[tuple[str, str], Operation] = {
             ),
             400: _html(MALFORMED),
             413: _html(TOO_LARGE),
+            401: _problem("The site key is not valid (unknown or revoked)."),
+            403: _html(_problem("The post names a site that does not allow its origin.")),
             415: UNSUPPORTED,
             422: _html(
                 _problem(
-                    "Invalid fields (`validation_failed`, with `errors`), or the captcha was "
+                    "Invalid fields (`validation_failed`, with `errors`; `user_ip`, "
+                    "`user_agent` and `referrer` without a site key), or the captcha was "
                     "not solved (`captcha_invalid`, with `reason` and a fresh `captcha`)."
                 )
             ),
@@ -203,8 +206,12 @@ ROUTES: dict[tuple[str, str], Operation] = {
         },
         description=(
             "Send JSON, or a form. A browser posting a plain form (Accept preferring "
-            "text/html) is answered with a 303 redirect or with an HTML error page."
+            "text/html) is answered with a 303 redirect or with an HTML error page. "
+            "A site's own server posts with its site key and may say whose comment it is "
+            "(`user_ip`, `user_agent`, `referrer`); it relays the captcha its page got, "
+            "unless the site verifies its own challenge."
         ),
+        security="site",
         body=s.CommentSubmission,
         body_media=(JSON, FORM, MULTIPART),
     ),
