@@ -86,6 +86,11 @@ class SiteDirectory:
                 self._due = 0.0  # a new site: read them all at the next request
         return site
 
+    def names(self) -> list[str]:
+        """Every site's name, the default one first."""
+        self._refresh()
+        return list(self._sites) or ["default"]
+
     def origins(self) -> frozenset[str]:
         """Every site's allowed origins together (what a CORS preflight may be from)."""
         self._refresh()

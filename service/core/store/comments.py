@@ -184,6 +184,7 @@ class CommentStore:
                 keys.comment(c.id),
                 keys.thread_published(c.site, c.thread),
                 keys.status_index(d.status.value),
+                keys.site_status_index(c.site, d.status.value),
             ]
             args += [
                 c.id,
@@ -225,6 +226,7 @@ class CommentStore:
                 keys.comment(c.id),
                 keys.thread_published(c.site, c.thread),
                 keys.comment(parent) if parent else "",
+                keys.site_status_index(c.site, CommentStatus.PUBLISHED.value),
             ]
             args += [
                 c.id,

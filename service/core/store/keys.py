@@ -46,6 +46,14 @@ def status_index(status: str) -> str:
     return f"{PREFIX}status:{status}"
 
 
+def site_status_index(site: str, status: str) -> str:
+    """Sorted set of a site's comments with a final status, by creation time.
+
+    Beside the all-sites :func:`status_index`: a site's queue and counts read only it.
+    """
+    return site_scoped(site, f"status:{status}")
+
+
 def comment(comment_id: str) -> str:
     """Hash holding one comment."""
     return f"{PREFIX}comment:{comment_id}"

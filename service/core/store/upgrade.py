@@ -16,6 +16,7 @@ import redis
 
 from service.core.store import keys
 from service.core.store.keys import DEFAULT_SITE, PREFIX
+from service.core.store.models import DECIDED_STATUSES
 
 __all__ = ["LAYOUT", "upgrade_keys"]
 
@@ -36,6 +37,19 @@ _MOVED_KEYS = {
     PREFIX + "models:current": keys.models_current(DEFAULT_SITE),
     PREFIX + "models:history": keys.models_history(DEFAULT_SITE),
 }
+
+
+def _index_default_site(client: redis.Redis) -> None:
+    """Layout 3 keeps each site's own status indexes beside the global ones.
+
+    Every comment decided before was the default site's: its index of a status starts
+    as a copy of the global one (a union, so what a newer process added stays).
+    """
+    for status in DECIDED_STATUSES:
+        client.zunionstore(
+            keys.site_status_index(DEFAULT_SITE, status.value),
+            [keys.site_status_index(DEFAULT_SITE, status.value), keys.status_index(status.value)],
+        )
 
 
 def upgrade_keys(client: redis.Redis) -> int:
@@ -63,6 +77,8 @@ def upgrade_keys(client: redis.Redis) -> int:
             moved += 1
         else:
             logger.warning("kept %s: %s exists already", old, new)
+    if layout is None or int(layout) < 3:
+        _index_default_site(client)
     client.set(keys.SCHEMA, LAYOUT)
     if moved:
         logger.info("moved %s keys to the layout of version %s", moved, LAYOUT)

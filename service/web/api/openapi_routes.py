@@ -333,7 +333,7 @@ ROUTES: dict[tuple[str, str], Operation] = {
         query=s.ExportQuery,
     ),
     ("moderation.lists", "GET"): _moderation(
-        "The block and allow lists", {200: Reply("Every entry.", m.Lists)}
+        "The block and allow lists", {200: Reply("Every entry.", m.Lists)}, query=s.SiteQuery
     ),
     ("moderation.add_entry", "POST"): _moderation(
         "Add a list entry (the allow list takes e-mails, domains and IPs, not terms)",

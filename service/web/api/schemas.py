@@ -322,10 +322,19 @@ class ThreadListing(RequestModel):
 # -- moderation API ----------------------------------------------------------------------
 
 
+_SITE_FILTER = Field(
+    None,
+    max_length=63,
+    pattern=SITE_NAME_PATTERN.pattern,
+    description="Only this site's comments (a site the moderator may not see shows none).",
+)
+
+
 class QueueQuery(RequestModel):
     """Query of a moderation queue."""
 
     status: DecidedStatus = "held"
+    site: str | None = _SITE_FILTER
     thread: str | None = Field(None, max_length=512, description="Only this thread.")
     q: str | None = Field(None, max_length=200, description="Text to search for.")
     limit: int = Field(50, ge=1, le=200, description="Comments per page.")
@@ -372,6 +381,7 @@ class AuditQuery(RequestModel):
     cursor: str | None = Field(
         None, max_length=64, pattern=r"^[0-9]+-[0-9]+$", description="``next_cursor`` of a page."
     )
+    site: str | None = _SITE_FILTER
 
     @field_validator("cursor")
     @classmethod
@@ -386,10 +396,16 @@ class AuditQuery(RequestModel):
 
 
 class ListEntry(RequestModel):
-    """An entry to add to or remove from a list."""
+    """An entry to add to or remove from a site's list."""
 
     value: str = Field(
         min_length=1, max_length=320, description="A term, e-mail, domain or IP network."
+    )
+    site: str = Field(
+        "default",
+        max_length=63,
+        pattern=SITE_NAME_PATTERN.pattern,
+        description="The site whose list it is.",
     )
 
     @field_validator("value")
@@ -408,12 +424,39 @@ class NewModerator(RequestModel):
         json_schema_extra={"pattern": NAME_PATTERN.pattern},
     )
     role: Role = Role.MODERATOR
+    sites: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="The only sites the account sees and acts on; omitted or null: every site.",
+        json_schema_extra={"items": {"type": "string", "pattern": SITE_NAME_PATTERN.pattern}},
+    )
+
+    @field_validator("sites")
+    @classmethod
+    def _sites(cls, value: list[str] | None) -> list[str] | None:
+        for site in value or ():
+            if not SITE_NAME_PATTERN.match(site):
+                raise ValueError(f"not a site name: {site[:64]!r}")
+        return value
 
 
 class ExportQuery(RequestModel):
     """Export format."""
 
     format: Literal["jsonl", "csv"] = "jsonl"
+    site: str | None = _SITE_FILTER
+
+
+class SiteQuery(RequestModel):
+    """The site whose lists are meant."""
+
+    site: str = Field(
+        "default",
+        max_length=63,
+        pattern=SITE_NAME_PATTERN.pattern,
+        description="The site whose block and allow lists these are.",
+    )
 
 
 # -- HTML pages (documentation only) ----------------------------------------------------

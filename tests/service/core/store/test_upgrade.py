@@ -57,3 +57,11 @@ def test_threads_before_sites_become_the_default_sites(redis_client: redis.Redis
     page = CommentStore(redis_client).published("/post", limit=10)
     assert [c.id for c in page.items] == ["abcdefgh"]
     assert CommentStore(redis_client).published("/post", limit=10, site="blog").items == []
+
+
+def test_the_default_site_gets_its_own_status_indexes(redis_client: redis.Redis) -> None:
+    redis_client.set(keys.SCHEMA, 2)
+    redis_client.zadd(keys.status_index("held"), {"abcdefgh": 1, "ijklmnop": 2})
+    upgrade_keys(redis_client)
+    assert redis_client.zcard(keys.site_status_index(DEFAULT_SITE, "held")) == 2
+    assert not redis_client.exists(keys.site_status_index(DEFAULT_SITE, "spam"))
