@@ -54,7 +54,8 @@ class Moderator:
         return self.sites is None or site in self.sites
 
 
-def _account(data: dict[str, Any]) -> Moderator:
+def account_from_json(data: dict[str, Any]) -> Moderator:
+    """An account as stored (JSON), without its digest."""
     sites = data.get("sites")
     return Moderator(
         data["name"],
@@ -120,7 +121,9 @@ class ModeratorStore:
     def list(self) -> list[Moderator]:
         """Every account, by name."""
         raw = cast(dict[bytes, bytes], self.client.hgetall(keys.MODERATORS))
-        return sorted((_account(json.loads(value)) for value in raw.values()), key=lambda m: m.name)
+        return sorted(
+            (account_from_json(json.loads(value)) for value in raw.values()), key=lambda m: m.name
+        )
 
     def revoke(self, name: str) -> None:
         """Delete an account; its token stops working at once.
@@ -151,7 +154,7 @@ class ModeratorStore:
         account = json.loads(raw)
         if not hmac.compare_digest(account["digest"], digest):
             return None
-        return _account(account)
+        return account_from_json(account)
 
 
 def describe(moderator: Moderator) -> dict[str, object]:
