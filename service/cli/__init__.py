@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "worker": "workers.cli:worker",
     "scheduler": "workers.cli:scheduler",
     "moderators": "service.cli.moderators:moderators",
+    "sites": "service.cli.sites:sites",
     "dev": "service.cli.dev:dev",
     "config": "service.cli.config:config",
     "model": "service.cli.model:model",

@@ -33,10 +33,16 @@ def moderators() -> None:
     default=Role.MODERATOR.value,
     show_default=True,
 )
-def add(name: str, role: str) -> None:
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    help="A site whose comments NAME sees and acts on (repeatable; default: every site).",
+)
+def add(name: str, role: str, sites: tuple[str, ...]) -> None:
     """Create NAME and print its token (shown once; only its hash is kept)."""
     try:
-        token = _store().add(name, Role(role))
+        token = _store().add(name, Role(role), list(sites) if sites else None)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     except redis.RedisError as exc:
@@ -57,7 +63,10 @@ def list_() -> None:
         return
     width = max(len(m.name) for m in accounts)
     for m in accounts:
-        click.echo(f"{m.name.ljust(width)}  {m.role.value:<9}  created {isoformat(m.created_at)}")
+        scope = ",".join(m.sites) if m.sites is not None else "all sites"
+        click.echo(
+            f"{m.name.ljust(width)}  {m.role.value:<9}  created {isoformat(m.created_at)}  {scope}"
+        )
 
 
 @moderators.command("revoke")

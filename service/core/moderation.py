@@ -7,7 +7,7 @@ import dataclasses
 import io
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -45,6 +45,22 @@ class Clients(Protocol):
 
     @property
     def queues(self) -> Queues: ...  # noqa: D102
+
+
+#: Which sites a moderator sees: a set of names, or ``None`` for every site.
+Sites = Collection[str] | None
+#: Most pending comments examined to count a site's (the backlog is normally short).
+PENDING_COUNT_SCAN = 10_000
+
+
+def visible_sites(allowed: Sites, wanted: str | None) -> Sites:
+    """The sites a view shows: the moderator's (``None``: all), narrowed to ``wanted``.
+
+    A site the moderator may not see is as absent: asking for it shows nothing.
+    """
+    if wanted is None:
+        return allowed
+    return {wanted} if allowed is None or wanted in allowed else set()
 
 
 class Action(StrEnum):
@@ -109,6 +125,7 @@ def moderator_view(comment: Comment) -> dict[str, Any]:
     """Everything a moderator sees about a comment."""
     return {
         "id": comment.id,
+        "site": comment.site,
         "thread": comment.thread,
         "status": comment.status.value,
         "parent_id": comment.parent_id or None,
@@ -162,6 +179,7 @@ class Moderation:
         *,
         with_events: bool = False,
         request_id: str = "",
+        sites: Sites = None,
     ) -> list[Outcome]:
         """Apply one action to comments, all or nothing.
 
@@ -177,16 +195,21 @@ class Moderation:
             with_events: Whether to add a webhook event per comment (receivers are
                 configured).
             request_id: The request's id, carried by the model update job.
+            sites: The sites the moderator may act on (``None``: all); a comment of
+                another site is as absent.
 
         Returns:
             Each comment's previous and new status.
 
         Raises:
-            UnknownCommentError: An id names no comment; nothing changed.
+            UnknownCommentError: An id names no comment (of the moderator's sites);
+                nothing changed.
             StatusConflictError: A comment changed under the moderator; nothing changed.
         """
         expected = expected or [None] * len(comment_ids)
-        found = {c.id: c for c in self.store.get_many(comment_ids)}
+        found = {
+            c.id: c for c in self.store.get_many(comment_ids) if sites is None or c.site in sites
+        }
         for comment_id in comment_ids:
             if comment_id not in found:
                 raise UnknownCommentError(comment_id)
@@ -221,12 +244,17 @@ class Moderation:
         signatures = campaigns.record_signatures([found[i].body for i in comment_ids], label)
         for comment_id, seen, signature in zip(comment_ids, expected, signatures, strict=True):
             comment = found[comment_id]
-            redis_keys += [keys.comment(comment_id), keys.thread_published(comment.thread)]
+            redis_keys += [
+                keys.comment(comment_id),
+                keys.thread_published(comment.site, comment.thread),
+                *(keys.site_status_index(comment.site, s) for s in DECIDED_STATUSES),
+            ]
             args += [
                 comment_id,
                 seen or "",
                 "",  # the approved-authors set is no longer written (commenter tokens)
                 signature,
+                comment.site,
             ]
         result = [
             r.decode() if isinstance(r, bytes) else str(r)
@@ -250,6 +278,7 @@ class Moderation:
         cursor: str | None = None,
         thread: str | None = None,
         query: str | None = None,
+        sites: Sites = None,
     ) -> Page:
         """Comments of one status, newest first, optionally filtered.
 
@@ -259,10 +288,20 @@ class Moderation:
             cursor: From the previous page.
             thread: Only this thread.
             query: Case-insensitive text found in the body, author, e-mail, URL or thread.
+            sites: Only these sites' comments (``None``: every site's). One site's
+                queue is read from its own index.
         """
         needle = query.casefold() if query else None
+        index = keys.status_index(status.value)
+        if sites is not None and len(sites) == 1:
+            index = keys.site_status_index(next(iter(sites)), status.value)
+            sites = None  # its index holds only its comments
+        elif sites is not None and not sites:
+            return Page(items=[], next_cursor=None)
 
         def matches(comment: Comment) -> bool:
+            if sites is not None and comment.site not in sites:
+                return False
             if thread and comment.thread != thread:
                 return False
             if needle is None:
@@ -279,33 +318,64 @@ class Moderation:
             return needle in haystack.casefold()
 
         return self.store.page(
-            keys.status_index(status.value),
+            index,
             limit=limit,
             cursor=cursor,
             newest_first=True,
-            where=matches if (thread or needle) else None,
+            where=matches if (thread or needle or sites is not None) else None,
         )
 
-    def counts(self) -> dict[str, int]:
-        """How many comments each status holds."""
+    def counts(self, sites: Sites = None) -> dict[str, int]:
+        """How many comments each status holds (of these sites only, unless ``None``)."""
+        if sites is None:
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.zcard(keys.PENDING)
+                for status in DECIDED_STATUSES:
+                    pipe.zcard(keys.status_index(status))
+                pending, *rest = pipe.execute()
+            return {"pending": int(pending)} | {
+                status: int(n) for status, n in zip(DECIDED_STATUSES, rest, strict=True)
+            }
+        chosen = sorted(sites)
         with self.client.pipeline(transaction=False) as pipe:
-            pipe.zcard(keys.PENDING)
-            for status in DECIDED_STATUSES:
-                pipe.zcard(keys.status_index(status))
-            pending, *rest = pipe.execute()
-        return {"pending": int(pending)} | {
-            status: int(n) for status, n in zip(DECIDED_STATUSES, rest, strict=True)
-        }
+            for site in chosen:
+                for status in DECIDED_STATUSES:
+                    pipe.zcard(keys.site_status_index(site, status))
+            sizes = [int(n) for n in pipe.execute()]
+        counts = {"pending": self._pending_of(set(chosen))}
+        for i, status in enumerate(DECIDED_STATUSES):
+            counts[status] = sum(sizes[i :: len(DECIDED_STATUSES)])
+        return counts
+
+    def _pending_of(self, sites: set[str]) -> int:
+        """How many comments waiting for a worker belong to ``sites`` (a bounded scan)."""
+        if not sites:
+            return 0
+        ids = cast(list[bytes], self.client.zrange(keys.PENDING, 0, PENDING_COUNT_SCAN - 1))
+        with self.client.pipeline(transaction=False) as pipe:
+            for raw_id in ids:
+                pipe.hget(keys.comment(raw_id.decode()), "site")
+            owners = pipe.execute()
+        return sum(1 for owner in owners if (owner or b"default").decode() in sites)
 
     def audit(
-        self, *, limit: int, cursor: str | None = None
+        self, *, limit: int, cursor: str | None = None, sites: Sites = None
     ) -> tuple[list[AuditEntry], str | None]:
-        """The audit log, newest first; returns the entries and the next cursor."""
-        maximum = f"({cursor}" if cursor else "+"
-        rows = cast(
-            list[tuple[bytes, dict[bytes, bytes]]],
-            self.client.xrevrange(keys.AUDIT, max=maximum, min="-", count=limit + 1),
-        )
+        """The audit log, newest first; returns the entries and the next cursor.
+
+        Args:
+            limit: Entries per page.
+            cursor: From the previous page.
+            sites: Only decisions on these sites' comments (``None``: all).
+        """
+        if sites is None:
+            maximum = f"({cursor}" if cursor else "+"
+            rows = cast(
+                list[tuple[bytes, dict[bytes, bytes]]],
+                self.client.xrevrange(keys.AUDIT, max=maximum, min="-", count=limit + 1),
+            )
+        else:
+            rows = self._audit_of(sites, limit, cursor)
         entries = []
         for entry_id, fields in rows[:limit]:
             f = {k.decode(): v.decode() for k, v in fields.items()}
@@ -323,8 +393,29 @@ class Moderation:
         next_cursor = entries[-1].id if len(rows) > limit and entries else None
         return entries, next_cursor
 
-    def export(self, fmt: str) -> Iterator[str]:
+    def _audit_of(
+        self, sites: Collection[str], limit: int, cursor: str | None
+    ) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """Up to ``limit + 1`` audit entries about ``sites``' comments, newest first."""
+        wanted = {site.encode() for site in sites}
+        found: list[tuple[bytes, dict[bytes, bytes]]] = []
+        maximum = f"({cursor}" if cursor else "+"
+        while wanted and len(found) <= limit:
+            rows = cast(
+                list[tuple[bytes, dict[bytes, bytes]]],
+                self.client.xrevrange(keys.AUDIT, max=maximum, min="-", count=500),
+            )
+            if not rows:
+                break
+            # Entries written before sites name none: they are the default site's.
+            found += [r for r in rows if r[1].get(b"site", b"default") in wanted]
+            maximum = f"({rows[-1][0].decode()}"
+        return found
+
+    def export(self, fmt: str, sites: Sites = None) -> Iterator[str]:
         """Every decided comment with its decision, as JSON lines or CSV text chunks.
+
+        Only ``sites``' comments, unless ``None``.
 
         The CSV is for spreadsheets: text cells that a spreadsheet would run as a
         formula are neutralised (see :func:`spreadsheet_safe`). JSON lines hold the
@@ -339,7 +430,12 @@ class Moderation:
         for status in QUEUE_STATUSES:
             cursor: str | None = None
             while True:
-                page = self.store.page(keys.status_index(status.value), limit=500, cursor=cursor)
+                page = self.store.page(
+                    keys.status_index(status.value),
+                    limit=500,
+                    cursor=cursor,
+                    where=(lambda c: c.site in sites) if sites is not None else None,
+                )
                 for comment in page.items:
                     row = moderator_view(comment)
                     if fmt == "csv":
@@ -375,7 +471,8 @@ class Moderation:
                 with self.client.pipeline() as pipe:
                     for comment in comments:
                         pipe.delete(keys.comment(comment.id))
-                        pipe.zrem(keys.thread_published(comment.thread), comment.id)
+                        pipe.zrem(keys.thread_published(comment.site, comment.thread), comment.id)
+                        pipe.zrem(keys.site_status_index(comment.site, status), comment.id)
                     pipe.zrem(index, *ids)
                     pipe.execute()
                 purged += len(ids)
@@ -390,6 +487,7 @@ def apply_decision(
     expected: CommentStatus | None = None,
     *,
     request_id: str = "",
+    sites: Sites = None,
 ) -> list[Outcome]:
     """A moderator's decision with its consequences: the one path the API and UI share.
 
@@ -398,8 +496,10 @@ def apply_decision(
     outbox; then queues them. A decision committed is answered as such: when queueing
     fails (Redis refuses writes), the reconciler queues them later.
 
+    ``sites`` are those the moderator may act on (``None``: all).
+
     Raises:
-        UnknownCommentError: An id names no comment; nothing changed.
+        UnknownCommentError: An id names no comment (of ``sites``); nothing changed.
         StatusConflictError: A comment is not in ``expected``; nothing changed.
     """
     seen = [expected.value if expected else None] * len(comment_ids)
@@ -410,6 +510,7 @@ def apply_decision(
         seen,
         with_events=bool(svc.settings.webhooks),
         request_id=request_id,
+        sites=sites,
     )
     if svc.settings.webhooks or TRANSITIONS[action][1]:  # the outbox got something
         outbox.drain_soon(svc.redis, svc.queues, svc.settings)

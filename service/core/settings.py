@@ -195,6 +195,11 @@ class Settings(BaseSettings):
         "20/minute;500/day", description="Comments one client may post."
     )
     rate_limit_login: str = Field("10/minute", description="Moderator login attempts per client.")
+    rate_limit_site: str = Field(
+        "600/minute",
+        description="Comments one site's server may post in all, with its site key "
+        "(`commentgate sites configure NAME --rate-limit` overrides it per site).",
+    )
     captcha_max_attempts: int = Field(
         3, ge=1, le=20, description="Wrong answers a captcha token allows before it is spent."
     )
@@ -306,7 +311,9 @@ class Settings(BaseSettings):
             ipaddress.ip_network(item, strict=False)
         return value
 
-    @field_validator("rate_limit_captcha", "rate_limit_comments", "rate_limit_login")
+    @field_validator(
+        "rate_limit_captcha", "rate_limit_comments", "rate_limit_login", "rate_limit_site"
+    )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:

@@ -28,6 +28,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import redis
+from limits import parse_many
 
 from service.core.settings import Settings
 from service.core.store import keys
@@ -72,6 +73,17 @@ def check_origin(origin: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
         raise SiteError(f"an origin is scheme://host[:port], not {origin!r}")
     return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def check_rate_limit(limit: str) -> str:
+    """``limit`` if Flask-Limiter reads it (``600/minute``, ``10/second;20000/day``)."""
+    try:
+        parsed = parse_many(limit)
+    except ValueError:
+        parsed = []
+    if not parsed:
+        raise SiteError(f"a rate limit is like '600/minute', not {limit[:64]!r}")
+    return limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,11 +232,20 @@ class SiteRegistry:
             raise SiteError(f"no site named {name!r} (see `commentgate sites list`)")
         return site
 
-    def list(self) -> list[Site]:
-        """Every site, the default one first."""
+    def list(self, *, webhooks: bool = True) -> list[Site]:
+        """Every site, the default one first.
+
+        Args:
+            webhooks: Read each site's webhook receivers too (one more round trip per
+                site); without, :attr:`Site.webhooks` is empty.
+        """
         raw = cast(dict[bytes, bytes], self.client.hgetall(keys.SITES))
         found = {
-            s.name: s for s in (_site(d, self._webhooks(d)) for d in map(json.loads, raw.values()))
+            s.name: s
+            for s in (
+                _site(d, self._webhooks(d) if webhooks else {})
+                for d in map(json.loads, raw.values())
+            )
         }
         default = found.pop(DEFAULT_SITE, Site(name=DEFAULT_SITE))
         return [default, *sorted(found.values(), key=lambda s: s.name)]
@@ -240,6 +261,12 @@ class SiteRegistry:
             raise SiteError(f"a site has no setting {sorted(unknown)[0]!r}")
         if values.get("allowed_origins") is not None:
             values["allowed_origins"] = [check_origin(o) for o in values["allowed_origins"]]
+        if values.get("rate_limit_site") is not None:
+            values["rate_limit_site"] = check_rate_limit(values["rate_limit_site"])
+        for threshold in ("publish_below", "spam_above"):
+            value = values.get(threshold)
+            if value is not None and not 0.0 <= float(value) <= 1.0:
+                raise SiteError(f"{threshold} is a score from 0 to 1, not {value!r}")
         data = self._read(name)
         if data is None:
             if name != DEFAULT_SITE:
@@ -277,6 +304,17 @@ class SiteRegistry:
             data.update(revoked=True, digest="")
             pipe.hset(keys.SITES, name, json.dumps(data))
             pipe.execute()
+
+    def name_for_key(self, key: str) -> str | None:
+        """The name of the site a key belongs to, or ``None``: one ``HGET``.
+
+        Revoking a key deletes its digest at once, so a revoked key finds nothing; the
+        caller reads the site's settings where it keeps them (the web app caches them).
+        """
+        if not key.startswith(KEY_PREFIX) or len(key) > 200:
+            return None
+        name = cast(bytes | None, self.client.hget(keys.SITE_KEYS, site_key_digest(key)))
+        return name.decode() if name is not None else None
 
     def authenticate(self, key: str) -> Site | None:
         """The site a key belongs to, or ``None`` (an unknown, revoked or malformed key)."""

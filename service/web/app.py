@@ -10,13 +10,13 @@ from typing import cast
 
 import redis
 from flask import Blueprint, Flask, Response, request
-from flask_cors import CORS
 
 from service.core import campaigns
 from service.core.logs import request_id_var
 from service.core.settings import Settings, load_settings
 from service.core.store.upgrade import upgrade_keys
-from service.web import embed, ratelimit
+from service.web import cors, embed, ratelimit
+from service.web import sites as site_keys
 from service.web.akismet import init_akismet
 from service.web.api import captcha, comments, health, metrics, moderation, openapi
 from service.web.client_ip import client_ip
@@ -60,14 +60,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         logger.warning("Redis unavailable at start-up: keys of an earlier version not checked")
     campaigns.warm_up()  # moderators' first spam click would otherwise wait for it
     register_error_handlers(app)
-    if settings.allowed_origins:
-        CORS(
-            app,
-            resources={r"/api/v1/(captcha|comments.*)": {"origins": settings.allowed_origins}},
-            allow_headers=["Content-Type", "X-Request-ID"],
-            expose_headers=["Location", "X-Request-ID", "Retry-After"],
-            max_age=600,
-        )
     networks = settings.trusted_proxy_networks
 
     @app.before_request
@@ -91,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         request_g = request_globals()
         response.headers["X-Request-ID"] = request_g.get("request_id", "")
         apply_security_headers(response)
+        cors.apply(response, current_request().environ, services.sites)
         path, status = request.path, response.status_code
         # Probes answered as expected come every few seconds: DEBUG, not INFO.
         level = logging.DEBUG if path in PROBE_PATHS and status < 400 else logging.INFO
@@ -117,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (health.bp, metrics.bp, captcha.bp, comments.bp, moderation.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(embed.bp)  # the embeddable widget: /embed.js, /embed.css
+    site_keys.install(app, services.sites)  # after _identify, before the rate limits
     init_pages(app)  # the demo page and the HTML error pages
     init_moderate(app)  # the moderator web UI at /moderate, before the rate limits
     init_akismet(app, services)  # the Akismet protocol at /1.1/ (server to server, by key)

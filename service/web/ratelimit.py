@@ -7,6 +7,10 @@ works it out (``X-Forwarded-For`` only from trusted proxies), IPv6 clients by th
 /64 network (:func:`service.web.client_ip.rate_key`). Over a limit: 429 problem JSON with
 ``Retry-After``.
 
+A site's server posting with its key (:mod:`service.web.sites`) is counted otherwise:
+each commenter by their own address (``user_ip``) within the site, and the site as a
+whole against its ceiling (``COMMENTGATE_RATE_LIMIT_SITE``, or the site's own).
+
 Load shedding across all clients is :mod:`service.web.admission`.
 """
 
@@ -17,6 +21,7 @@ from flask_limiter import Limiter
 
 from service.core.redis_client import limits_storage_uri
 from service.core.settings import Settings
+from service.core.sites import Site
 from service.core.store import keys
 from service.web import admission
 from service.web.client_ip import rate_key
@@ -28,7 +33,20 @@ LOGIN_ENDPOINTS = frozenset({"moderate.login"})
 
 
 def _client_key() -> str:
+    # A site's post: its commenter within the site (service.web.sites sets it).
+    site_client: str | None = g.get("rate_client")
+    if site_client is not None:
+        return site_client
     return rate_key(str(g.get("client_ip") or request.remote_addr or ""))
+
+
+def _site_key() -> str:
+    site: Site | None = g.get("site")
+    return f"site:{site.name}" if site is not None else ""
+
+
+def _not_a_site() -> bool:
+    return g.get("site") is None
 
 
 def install(app: Flask, settings: Settings, blueprints: dict[str, Blueprint]) -> Limiter:
@@ -62,6 +80,14 @@ def install(app: Flask, settings: Settings, blueprints: dict[str, Blueprint]) ->
     )
     limiter.limit(settings.rate_limit_captcha)(blueprints["captcha"])
     limiter.limit(settings.rate_limit_comments, methods=["POST"])(blueprints["comments"])
+
+    def site_ceiling() -> str:
+        site: Site | None = g.get("site")
+        return (site.rate_limit_site if site else None) or settings.rate_limit_site
+
+    limiter.limit(site_ceiling, key_func=_site_key, methods=["POST"], exempt_when=_not_a_site)(
+        blueprints["comments"]
+    )
     if "moderate" in blueprints:
         limiter.limit(
             settings.rate_limit_login,

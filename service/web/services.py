@@ -15,6 +15,7 @@ from service.core.settings import Settings
 from service.core.store import CommentStore
 from service.core.store.lists import ListStore
 from service.web.request_context import current_flask_app
+from service.web.sites import SiteDirectory
 
 EXTENSION_KEY = "commentgate"
 
@@ -31,6 +32,7 @@ class Services:
     captcha: CaptchaIssuer
     tokens: CommenterTokens
     metrics: Metrics
+    sites: SiteDirectory
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -57,6 +59,7 @@ class Services:
                 settings.secret, ttl_seconds=settings.commenter_token_ttl_days * 86400
             ),
             metrics=Metrics(client, fail_silently=True),
+            sites=SiteDirectory(client, settings),
         )
 
 

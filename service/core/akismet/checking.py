@@ -286,9 +286,11 @@ class AkismetChecker:
         settings = self.clients.settings
         with self.clients.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.comment(comment.id), mapping=comment.to_redis())  # type: ignore[arg-type]
-            pipe.zadd(keys.status_index(comment.status.value), {comment.id: comment.created_at})
+            created = {comment.id: comment.created_at}
+            pipe.zadd(keys.status_index(comment.status.value), created)
+            pipe.zadd(keys.site_status_index(comment.site, comment.status.value), created)
             if comment.status is CommentStatus.PUBLISHED:
-                pipe.zadd(keys.thread_published(comment.thread), {comment.id: comment.created_at})
+                pipe.zadd(keys.thread_published(comment.site, comment.thread), created)
             pipe.set(
                 keys.akismet_fingerprint(comment.site, fingerprint), comment.id, ex=FINGERPRINT_TTL
             )

@@ -182,8 +182,9 @@ class CommentStore:
             c = d.comment
             redis_keys += [
                 keys.comment(c.id),
-                keys.thread_published(c.thread),
+                keys.thread_published(c.site, c.thread),
                 keys.status_index(d.status.value),
+                keys.site_status_index(c.site, d.status.value),
             ]
             args += [
                 c.id,
@@ -223,8 +224,9 @@ class CommentStore:
             parent = fields.pop("parent_id", "")
             redis_keys += [
                 keys.comment(c.id),
-                keys.thread_published(c.thread),
+                keys.thread_published(c.site, c.thread),
                 keys.comment(parent) if parent else "",
+                keys.site_status_index(c.site, CommentStatus.PUBLISHED.value),
             ]
             args += [
                 c.id,
@@ -282,18 +284,21 @@ class CommentStore:
 
     # -- public listing -----------------------------------------------------------
 
-    def published(self, thread: str, *, limit: int, cursor: str | None = None) -> Page:
-        """Published comments of a thread, oldest first.
+    def published(
+        self, thread: str, *, limit: int, cursor: str | None = None, site: str = keys.DEFAULT_SITE
+    ) -> Page:
+        """Published comments of a site's thread, oldest first.
 
         Args:
             thread: The thread's URL or slug.
+            site: The site the thread belongs to.
             limit: Page size.
             cursor: The ``next_cursor`` of the previous page.
 
         Raises:
             InvalidCursorError: The cursor is not one this store issued.
         """
-        return self.page(keys.thread_published(thread), limit=limit, cursor=cursor)
+        return self.page(keys.thread_published(site, thread), limit=limit, cursor=cursor)
 
     def page(
         self,

@@ -46,18 +46,27 @@ def status_index(status: str) -> str:
     return f"{PREFIX}status:{status}"
 
 
+def site_status_index(site: str, status: str) -> str:
+    """Sorted set of a site's comments with a final status, by creation time.
+
+    Beside the all-sites :func:`status_index`: a site's queue and counts read only it.
+    """
+    return site_scoped(site, f"status:{status}")
+
+
 def comment(comment_id: str) -> str:
     """Hash holding one comment."""
     return f"{PREFIX}comment:{comment_id}"
 
 
-def thread_published(thread: str) -> str:
-    """Sorted set of a thread's published comments, by creation time.
+def thread_published(site: str, thread: str) -> str:
+    """Sorted set of a site's thread's published comments, by creation time.
 
-    The thread is hashed so that any URL or slug makes a short, safe key.
+    A thread id is unique within its site. The thread is hashed so that any URL or
+    slug makes a short, safe key.
     """
     digest = hashlib.sha256(thread.encode()).hexdigest()[:32]
-    return f"{PREFIX}thread:{digest}:published"
+    return site_scoped(site, f"thread:{digest}:published")
 
 
 def spent_nonce(nonce: str) -> str:

@@ -57,6 +57,8 @@ class Comment:
     vouched_by: str = ""
     #: The site the comment was posted to (:mod:`service.core.sites`).
     site: str = DEFAULT_SITE
+    #: The page the commenter came from, as the site's server reported it ('' for none).
+    referrer: str = ""
 
     def to_redis(self) -> dict[str, str]:
         """Flatten into the string fields of a new Redis hash.
@@ -109,6 +111,7 @@ class Comment:
             moderated_by=data.get("moderated_by", ""),
             vouched_by=data.get("vouched_by", ""),
             site=data.get("site", DEFAULT_SITE),
+            referrer=data.get("referrer", ""),
         )
 
     @property

@@ -56,22 +56,24 @@ return ids
 #: Record the decisions of a batch; a comment is decided only while it is pending.
 #: Each decided comment's webhook event goes to the outbox in the same step.
 #: KEYS: pending zset, inflight zset, approved-authors set, outbox stream, then per
-#:       comment: its hash, its thread's published zset and its new status's index
+#:       comment: its hash, its thread's published zset, its new status's index and
+#:       its site's index of that status
 #: ARGV: decided_at, then per comment: id, status, score, model version,
 #:       reasons (JSON), created_at, e-mail digest ('' for none), event id and event
 #:       body ('' for no event)
 #: Returns the ids that were decided by this call.
 DECIDE = """
 local decided = {}
-local n = (#KEYS - 4) / 3
+local n = (#KEYS - 4) / 4
 for i = 1, n do
-  local ckey, tkey, skey = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
+  local ckey, tkey, skey = KEYS[1 + 4 * i], KEYS[2 + 4 * i], KEYS[3 + 4 * i]
   local a = 2 + (i - 1) * 9
   local id, status = ARGV[a], ARGV[a + 1]
   if redis.call('HGET', ckey, 'status') == 'pending' then
     redis.call('HSET', ckey, 'status', status, 'score', ARGV[a + 2],
       'model_version', ARGV[a + 3], 'reasons', ARGV[a + 4], 'decided_at', ARGV[1])
     redis.call('ZADD', skey, ARGV[a + 5], id)
+    redis.call('ZADD', KEYS[4 + 4 * i], ARGV[a + 5], id)
     if status == 'published' then
       redis.call('ZADD', tkey, ARGV[a + 5], id)
       if ARGV[a + 6] ~= '' then redis.call('SADD', KEYS[3], ARGV[a + 6]) end
@@ -93,21 +95,22 @@ return decided
 #: it had) and, for a labelled decision, a model update.
 #: KEYS: pending, inflight, approved-authors, feedback stream, audit stream, the four
 #:       status indexes (published, held, spam, rejected), the site's campaign stream,
-#:       the outbox stream, then per comment its hash and its thread's published zset
+#:       the outbox stream, then per comment its hash, its thread's published zset and
+#:       its site's four status indexes (in the order of the global ones)
 #: ARGV: new status, label ('' | 'ham' | 'spam'), moderator, now, action, campaign
 #:       stream's max length, the events as a JSON array of [id, body] in the order of
 #:       the comments ('' for none), the request id (for the model update), then per
 #:       comment: id, expected status ('' for any), e-mail digest ('' for none),
 #:       campaign signature ('' for none: nothing is added to the campaign stream;
-#:       only labelled decisions carry one)
+#:       only labelled decisions carry one), its site (for the audit log)
 #: Returns {'ok', from1, from2, ...} or {'failed', id, 'missing' | 'conflict', current}
 MODERATE = """
 local new, label, who, now, action = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local n = (#KEYS - 11) / 2
+local n = (#KEYS - 11) / 6
 local before = {}
 for i = 1, n do
-  local a = 9 + (i - 1) * 4
-  local current = redis.call('HGET', KEYS[10 + 2 * i], 'status')
+  local a = 9 + (i - 1) * 5
+  local current = redis.call('HGET', KEYS[6 + 6 * i], 'status')
   if not current then return {'failed', ARGV[a], 'missing', ''} end
   if ARGV[a + 1] ~= '' and ARGV[a + 1] ~= current then
     return {'failed', ARGV[a], 'conflict', current}
@@ -116,8 +119,10 @@ for i = 1, n do
 end
 local indexes = {published = KEYS[6], held = KEYS[7], spam = KEYS[8], rejected = KEYS[9]}
 for i = 1, n do
-  local a = 9 + (i - 1) * 4
-  local id, ckey, tkey = ARGV[a], KEYS[10 + 2 * i], KEYS[11 + 2 * i]
+  local a = 9 + (i - 1) * 5
+  local id, ckey, tkey = ARGV[a], KEYS[6 + 6 * i], KEYS[7 + 6 * i]
+  local own = {published = KEYS[8 + 6 * i], held = KEYS[9 + 6 * i], spam = KEYS[10 + 6 * i],
+    rejected = KEYS[11 + 6 * i]}
   local created = redis.call('HGET', ckey, 'created_at')
   redis.call('HSET', ckey, 'status', new, 'moderated_by', who, 'moderated_at', now,
     'moderation_action', action)
@@ -125,7 +130,9 @@ for i = 1, n do
     redis.call('HSET', ckey, 'decided_at', now)
   end
   for _, key in pairs(indexes) do redis.call('ZREM', key, id) end
+  for _, key in pairs(own) do redis.call('ZREM', key, id) end
   redis.call('ZADD', indexes[new], created, id)
+  redis.call('ZADD', own[new], created, id)
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
   if new == 'published' then
@@ -143,7 +150,7 @@ for i = 1, n do
     end
   end
   redis.call('XADD', KEYS[5], 'MAXLEN', '~', 1000000, '*', 'at', now, 'moderator', who,
-    'comment_id', id, 'action', action, 'from', before[i], 'to', new)
+    'comment_id', id, 'action', action, 'from', before[i], 'to', new, 'site', ARGV[a + 4])
 end
 if ARGV[7] ~= '' then
   local evs = cjson.decode(ARGV[7])
@@ -167,15 +174,15 @@ return out
 #: parent only when the parent is a published comment (imported before or earlier in
 #: this batch). The approved-authors set is not touched.
 #: KEYS: published status index, then per comment: its hash, its thread's published
-#:       zset, its parent's hash ('' for none)
+#:       zset, its parent's hash ('' for none), its site's published index
 #: ARGV: per comment: id, created_at, parent id ('' for none), the hash's field/value
 #:       pairs as one JSON array of strings
 #: Returns the number of comments published by this call.
 IMPORT_PUBLISHED = """
 local added = 0
-local n = (#KEYS - 1) / 3
+local n = (#KEYS - 1) / 4
 for i = 1, n do
-  local ckey, tkey, pkey = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
+  local ckey, tkey, pkey = KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
   local a = 4 * i - 3
   if redis.call('EXISTS', ckey) == 0 then
     redis.call('HSET', ckey, unpack(cjson.decode(ARGV[a + 3])))
@@ -184,6 +191,7 @@ for i = 1, n do
     end
     redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a])
     redis.call('ZADD', tkey, ARGV[a + 1], ARGV[a])
+    redis.call('ZADD', KEYS[4 * i + 1], ARGV[a + 1], ARGV[a])
     added = added + 1
   end
 end

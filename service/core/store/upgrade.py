@@ -1,10 +1,10 @@
 """Moving keys of an earlier layout to where this version keeps them.
 
-Before sites, the model registry and the block and allow lists were global
-(``cg:models:*``, ``cg:list:*``). They are the default site's now, under
-``cg:sites:default:``. :func:`upgrade_keys` renames what an earlier version left, once:
-the web app, the workers and the command line call it when they start, and it costs
-one GET once done (``cg:schema`` holds the layout's version).
+Before sites, the model registry, the block and allow lists (layout 1) and the
+threads' published indexes (``cg:thread:*``, layout 2) were global. They are the
+default site's now, under ``cg:sites:default:``. :func:`upgrade_keys` renames what an
+earlier version left, once: the web app, the workers and the command line call it when
+they start, and it costs one GET once done (``cg:schema`` holds the layout's version).
 """
 
 from __future__ import annotations
@@ -16,24 +16,40 @@ import redis
 
 from service.core.store import keys
 from service.core.store.keys import DEFAULT_SITE, PREFIX
+from service.core.store.models import DECIDED_STATUSES
 
 __all__ = ["LAYOUT", "upgrade_keys"]
 
 logger = logging.getLogger(__name__)
 
 #: The key layout this version writes.
-LAYOUT = 2
+LAYOUT = 3
 
-#: Layout 1's prefixes (the old key is the prefix plus a rest that is kept) -> layout 2's.
+#: Earlier layouts' prefixes (the old key is the prefix plus a rest that is kept) ->
+#: this one's.
 _MOVED_PREFIXES = {
     PREFIX + "models:v:": keys.site_scoped(DEFAULT_SITE, "models:v:"),
     PREFIX + "list:": keys.site_scoped(DEFAULT_SITE, "list:"),
+    PREFIX + "thread:": keys.site_scoped(DEFAULT_SITE, "thread:"),
 }
 _MOVED_KEYS = {
     PREFIX + "models:index": keys.models_index(DEFAULT_SITE),
     PREFIX + "models:current": keys.models_current(DEFAULT_SITE),
     PREFIX + "models:history": keys.models_history(DEFAULT_SITE),
 }
+
+
+def _index_default_site(client: redis.Redis) -> None:
+    """Layout 3 keeps each site's own status indexes beside the global ones.
+
+    Every comment decided before was the default site's: its index of a status starts
+    as a copy of the global one (a union, so what a newer process added stays).
+    """
+    for status in DECIDED_STATUSES:
+        client.zunionstore(
+            keys.site_status_index(DEFAULT_SITE, status.value),
+            [keys.site_status_index(DEFAULT_SITE, status.value), keys.status_index(status.value)],
+        )
 
 
 def upgrade_keys(client: redis.Redis) -> int:
@@ -61,6 +77,8 @@ def upgrade_keys(client: redis.Redis) -> int:
             moved += 1
         else:
             logger.warning("kept %s: %s exists already", old, new)
+    if layout is None or int(layout) < 3:
+        _index_default_site(client)
     client.set(keys.SCHEMA, LAYOUT)
     if moved:
         logger.info("moved %s keys to the layout of version %s", moved, LAYOUT)

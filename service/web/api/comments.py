@@ -17,9 +17,11 @@ from service.core.exceptions import (
     BadRequestError,
     CaptchaInvalidError,
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     ValidationFailedError,
 )
+from service.core.sites import Site
 from service.core.store import (
     Comment,
     CommentStatus,
@@ -27,6 +29,7 @@ from service.core.store import (
     NonceSpentError,
     isoformat,
 )
+from service.core.store.keys import DEFAULT_SITE
 from service.web.api.captcha import fresh_challenge
 from service.web.api.models import (
     CommentAccepted,
@@ -58,6 +61,7 @@ from service.web.apidoc.replies import (
     page,
     problem,
 )
+from service.web.apidoc.spec import SITE
 from service.web.pages.demo import DEMO_THREAD, remember_receipt
 from service.web.request_context import (
     current_request,
@@ -80,6 +84,8 @@ _OUTCOMES = {
     "rate_limited": "rate_limited",
     "unavailable": "unavailable",
 }
+#: Fields only a site's server may send, with its key: what it knows of the commenter.
+_FORWARDED = ("user_ip", "user_agent", "referrer")
 #: The counter the store adds an accepted comment to, in the same round trip.
 _ACCEPTED_COUNTER = metrics.Metrics.counter_field(metrics.COMMENTS_RECEIVED, outcome="accepted")
 
@@ -115,21 +121,28 @@ _POSTED_ID = ("The id the submission was answered with.", COMMENT_ID[1])
         202: Reply("Stored and queued for scoring.", CommentAccepted, headers=("Location",)),
         303: page("A browser's form post: back to its page, with `?comment=<id>`.", "Location"),
         400: MALFORMED.also_html(),
+        401: problem("The site key is not valid (unknown or revoked)."),
+        403: problem("The post names a site that does not allow its origin.").also_html(),
         413: TOO_LARGE.also_html(),
         415: UNSUPPORTED,
         422: problem(
-            "Invalid fields (`validation_failed`, with `errors`), or the captcha was not "
-            "solved (`captcha_invalid`, with `reason` and a fresh `captcha`)."
+            "Invalid fields (`validation_failed`, with `errors`; `user_ip`, `user_agent` "
+            "and `referrer` without a site key), or the captcha was not solved "
+            "(`captcha_invalid`, with `reason` and a fresh `captcha`)."
         ).also_html(),
         429: RATE_LIMITED.also_html(),
         503: UNAVAILABLE.also_html(),
     },
+    security=SITE,
 )
 def create() -> ResponseReturnValue:
     """Submit a comment.
 
     Send JSON, or a form. A browser posting a plain form (Accept preferring text/html)
-    is answered with a 303 redirect or with an HTML error page.
+    is answered with a 303 redirect or with an HTML error page. A site's own server
+    posts with its site key and may say whose comment it is (`user_ip`, `user_agent`,
+    `referrer`); it relays the captcha its page got, unless the site verifies its own
+    challenge.
     """
     # Checks the captcha, stores the comment and queues it for scoring.
     svc = services()
@@ -145,21 +158,31 @@ def create() -> ResponseReturnValue:
             "author_name_required": settings.author_name_required,
         },
     )
-    try:
-        solved = svc.captcha.verify(submission.captcha_token, str(submission.captcha_answer))
-    except CaptchaError as exc:
-        reason = exc.reason
-        if exc.nonce is not None and svc.store.record_wrong_answer(
-            exc.nonce, ttl=settings.captcha_ttl_seconds, max_attempts=settings.captcha_max_attempts
-        ):
-            reason = "too_many_attempts"
-        raise _captcha_failed(reason) from None
+    site: Site | None = request_g.get("site")  # set by a valid site key (service.web.sites)
+    site_name = _site_of(submission, site)
+    nonce: str | None = None
+    too_fast = False
+    if site is None or not site.verifies_own_challenge:
+        try:
+            solved = svc.captcha.verify(submission.captcha_token, str(submission.captcha_answer))
+        except CaptchaError as exc:
+            reason = exc.reason
+            if exc.nonce is not None and svc.store.record_wrong_answer(
+                exc.nonce,
+                ttl=settings.captcha_ttl_seconds,
+                max_attempts=settings.captcha_max_attempts,
+            ):
+                reason = "too_many_attempts"
+            raise _captcha_failed(reason) from None
+        nonce = solved.nonce
+        too_fast = solved.solve_seconds < settings.captcha_min_solve_seconds
     if submission.parent_id:
         parent = svc.store.get(submission.parent_id)
         if (
             parent is None
             or parent.status is not CommentStatus.PUBLISHED
             or parent.thread != submission.thread
+            or parent.site != site_name
         ):
             raise ValidationFailedError(
                 "some fields are invalid",
@@ -187,17 +210,20 @@ def create() -> ResponseReturnValue:
         parent_id=submission.parent_id,
         created_at=time.time(),
         status=CommentStatus.PENDING,
-        ip=request_g.client_ip,
-        user_agent=current_request().environ.get("HTTP_USER_AGENT", "")[:512],
+        ip=submission.user_ip or request_g.client_ip,
+        user_agent=submission.user_agent
+        or current_request().environ.get("HTTP_USER_AGENT", "")[:512],
         request_id=request_g.request_id,
         honeypot=honeypot,
-        too_fast=solved.solve_seconds < settings.captcha_min_solve_seconds,
+        too_fast=too_fast,
         vouched_by=vouched_by,
+        site=site_name,
+        referrer=submission.referrer,
     )
     try:
         must_enqueue = svc.store.accept(
             comment,
-            nonce=solved.nonce,
+            nonce=nonce,
             nonce_ttl=settings.captcha_ttl_seconds,
             counter=_ACCEPTED_COUNTER,
         )
@@ -226,6 +252,48 @@ def create() -> ResponseReturnValue:
         202,
         location=status_url,
     )
+
+
+def _site_of(submission: CommentSubmission, site: Site | None) -> str:
+    """The site a post is for, once it may post there.
+
+    With a site key (``site``), the post is that site's and may say whose it is
+    (``user_ip``, ``user_agent``, ``referrer``). Without, those fields are refused, never
+    trusted; a browser's post naming a site must come from one of its origins; one
+    naming none is the default site's (no Redis round trip).
+
+    Raises:
+        ValidationFailedError: Forwarded fields without a site key, an unknown site, or
+            a site other than the key's.
+        ForbiddenError: A browser's post to a site from an origin the site does not allow.
+    """
+    if site is not None:
+        if submission.site and submission.site != site.name:
+            raise ValidationFailedError(
+                "the site key is another site's",
+                errors={"site": f"the key is site {site.name!r}'s; leave site out"},
+            )
+        return site.name
+    forwarded = [name for name in _FORWARDED if getattr(submission, name)]
+    if forwarded:
+        raise ValidationFailedError(
+            f"{', '.join(forwarded)} are taken only from a site's server, with its key",
+            errors=dict.fromkeys(forwarded, "needs Authorization: Bearer <site key>"),
+        )
+    if not submission.site:
+        return DEFAULT_SITE
+    named = services().sites.get(submission.site)
+    if named is None:
+        raise ValidationFailedError(
+            "no such site", errors={"site": f"no site named {submission.site!r}"}
+        )
+    origin = current_request().environ.get("HTTP_ORIGIN", "")
+    if origin.lower() not in {o.lower() for o in named.origins(services().settings)}:
+        raise ForbiddenError(
+            f"site {named.name!r} does not take comments from this page's origin",
+            extra={"origin": origin[:200] or None},
+        )
+    return named.name
 
 
 def _status_url(comment_id: str) -> str:
@@ -330,7 +398,9 @@ def list_thread() -> Response:
     """
     query = validate(ThreadListing, request.args.to_dict())
     try:
-        page = services().store.published(query.thread, limit=query.limit, cursor=query.cursor)
+        page = services().store.published(
+            query.thread, limit=query.limit, cursor=query.cursor, site=query.site
+        )
     except InvalidCursorError:
         raise BadRequestError("cursor is not valid; start again without it") from None
     return respond(

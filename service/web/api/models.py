@@ -198,6 +198,7 @@ class ModeratorComment(ResponseModel):
     """Everything a moderator sees about a comment."""
 
     id: str
+    site: str = Field(description="The site the comment was posted to.")
     thread: str
     status: CommentStatus
     parent_id: str | None
@@ -312,6 +313,9 @@ class ModeratorAccount(ResponseModel):
     name: str
     role: Role
     created_at: float = Field(description="Creation time, seconds since the epoch.")
+    sites: list[str] | None = Field(
+        None, description="The only sites it sees and acts on; null: every site."
+    )
 
 
 class ModeratorList(ResponseModel):
@@ -326,6 +330,7 @@ class ModeratorCreated(ResponseModel):
     name: str
     role: Role
     token: str
+    sites: list[str] | None = Field(None, description="Its sites; null: every site.")
 
 
 class Revoked(ResponseModel):

@@ -17,6 +17,7 @@ from service.core.accounts import AccountError, ModeratorStore, Role, describe
 from service.core.exceptions import (
     BadRequestError,
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     ValidationFailedError,
 )
@@ -24,13 +25,15 @@ from service.core.moderation import (
     Action,
     Moderation,
     Outcome,
+    Sites,
     StatusConflictError,
     UnknownCommentError,
     apply_decision,
     moderator_view,
+    visible_sites,
 )
 from service.core.store import CommentStatus, InvalidCursorError, isoformat
-from service.core.store.lists import LIST_KINDS, LIST_NAMES, ListKind, ListName
+from service.core.store.lists import LIST_KINDS, LIST_NAMES, ListKind, ListName, ListStore
 from service.web.api.models import (
     ActionResult,
     AuditEntry,
@@ -59,6 +62,7 @@ from service.web.api.schemas import (
     ListEntry,
     NewModerator,
     QueueQuery,
+    SiteQuery,
     validate,
 )
 from service.web.apidoc import BEARER, STRING, Reply, doc
@@ -117,6 +121,18 @@ def moderation() -> Moderation:
     return Moderation(svc.redis, svc.store)
 
 
+def _sites(wanted: str | None = None) -> Sites:
+    """The sites the request shows: the moderator's, narrowed to ``wanted``."""
+    return visible_sites(g.moderator.sites, wanted)
+
+
+def _lists(site: str) -> ListStore:
+    """A site's lists, when the moderator may see that site (else 404, as if absent)."""
+    if not g.moderator.sees(site):
+        raise NotFoundError(f"no site named {site!r}")
+    return ListStore(services().redis, site)
+
+
 @bp.get("/me")
 @_doc({200: Reply("The account.", ModeratorAccount)})
 def me() -> Response:
@@ -143,13 +159,14 @@ def queue() -> Response:
             cursor=query.cursor,
             thread=query.thread,
             query=query.q,
+            sites=_sites(query.site),
         )
     except InvalidCursorError:
         raise BadRequestError("cursor is not valid; start again without it") from None
     return respond(
         QueuePage(
             status=query.status,
-            counts=StatusCounts.model_validate(mod.counts()),
+            counts=StatusCounts.model_validate(mod.counts(_sites(query.site))),
             comments=[ModeratorComment.model_validate(moderator_view(c)) for c in page.items],
             next_cursor=page.next_cursor,
         )
@@ -159,7 +176,13 @@ def queue() -> Response:
 def _apply(ids: list[str], action: Action, expected: CommentStatus | None) -> list[Outcome]:
     try:
         return apply_decision(
-            services(), ids, action, g.moderator.name, expected, request_id=g.request_id
+            services(),
+            ids,
+            action,
+            g.moderator.name,
+            expected,
+            request_id=g.request_id,
+            sites=g.moderator.sites,
         )
     except UnknownCommentError as exc:
         raise NotFoundError(f"no comment with id {exc.comment_id!r}; nothing changed") from None
@@ -227,7 +250,9 @@ def audit() -> Response:
     Every decision: who, when, from which status to which, newest first.
     """
     query = validate(AuditQuery, request.args.to_dict())
-    entries, next_cursor = moderation().audit(limit=query.limit, cursor=query.cursor)
+    entries, next_cursor = moderation().audit(
+        limit=query.limit, cursor=query.cursor, sites=_sites(query.site)
+    )
     return respond(
         AuditPage(
             entries=[
@@ -265,11 +290,12 @@ def export() -> Response:
 
     All decided comments with their decisions, as JSON lines or CSV.
     """
-    fmt = validate(ExportQuery, request.args.to_dict()).format
+    query = validate(ExportQuery, request.args.to_dict())
+    fmt = query.format
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     return Response(
-        stream_with_context(moderation().export(fmt)),
+        stream_with_context(moderation().export(fmt, _sites(query.site))),
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="comments-{stamp}.{fmt}"'},
     )
@@ -282,10 +308,10 @@ def _list_target(name: str, kind: str) -> tuple[ListName, ListKind]:
 
 
 @bp.get("/lists")
-@_doc({200: Reply("Every entry.", Lists)})
+@_doc({200: Reply("Every entry.", Lists)}, query=SiteQuery)
 def lists() -> Response:
-    """The block and allow lists."""
-    store = services().lists
+    """A site's block and allow lists."""
+    store = _lists(validate(SiteQuery, request.args.to_dict()).site)
     return respond(Lists.model_validate({name: store.entries(name) for name in LIST_NAMES}))
 
 
@@ -302,7 +328,7 @@ def add_entry(name: str, kind: str) -> Response:
     list_name, list_kind = _list_target(name, kind)
     entry = validate(ListEntry, read_body())
     try:
-        value = services().lists.add(list_name, list_kind, entry.value)
+        value = _lists(entry.site).add(list_name, list_kind, entry.value)
     except ValueError as exc:
         raise ValidationFailedError("invalid entry", errors={"value": str(exc)}) from None
     added = ListEntryAdded.model_validate({"list": list_name, "kind": list_kind, "value": value})
@@ -322,7 +348,7 @@ def remove_entry(name: str, kind: str) -> Response:
     list_name, list_kind = _list_target(name, kind)
     entry = validate(ListEntry, request.args.to_dict())
     try:
-        removed = services().lists.remove(list_name, list_kind, entry.value)
+        removed = _lists(entry.site).remove(list_name, list_kind, entry.value)
     except ValueError as exc:
         raise ValidationFailedError("invalid entry", errors={"value": str(exc)}) from None
     if not removed:
@@ -354,11 +380,20 @@ def add_moderator() -> Response:
     Its token is in this response only.
     """
     body = validate(NewModerator, read_body())
+    mine = g.moderator.sites
+    if mine is not None and (body.sites is None or not set(body.sites) <= set(mine)):
+        raise ForbiddenError("an admin limited to some sites creates accounts for those only")
     try:
-        token = ModeratorStore(services().redis).add(body.name, body.role)
+        token = ModeratorStore(services().redis).add(body.name, body.role, body.sites)
     except AccountError as exc:
         raise ValidationFailedError(str(exc), errors={"name": str(exc)}) from None
-    return respond(ModeratorCreated(name=body.name, role=body.role, token=token), 201)
+    created = ModeratorCreated(
+        name=body.name,
+        role=body.role,
+        token=token,
+        sites=sorted(set(body.sites)) if body.sites is not None else None,
+    )
+    return respond(created, 201)
 
 
 @bp.delete("/moderators/<name>")

@@ -7,6 +7,7 @@ in :mod:`service.web.api.models`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from typing import Any, Literal, TypeVar
@@ -26,6 +27,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from service.core.accounts import NAME_PATTERN, Role
 from service.core.exceptions import ValidationFailedError
 from service.core.moderation import Action
+from service.core.sites import NAME_PATTERN as SITE_NAME_PATTERN
 from service.core.store import CommentStatus
 from service.web.api.email_address import EmailNotValidError, normalised_email
 
@@ -160,11 +162,68 @@ class CommentSubmission(RequestModel):
         "A token that is forged, expired or names someone else is ignored: the comment "
         "is decided like a stranger's.",
     )
+    site: str = Field(
+        "",
+        max_length=63,
+        description="The site the comment is posted to (its name; default: the default "
+        "site, or the site whose key authenticates the request). A browser's post naming a "
+        "site must come from one of that site's origins.",
+        json_schema_extra={"pattern": r"^([a-z0-9][a-z0-9-]{0,62})?$"},
+    )
+    user_ip: str = Field(
+        "",
+        max_length=64,
+        description="The commenter's IP address, as the site's server saw it. Only with "
+        "`Authorization: Bearer cgs_...` (a site key); refused otherwise.",
+    )
+    user_agent: str = Field(
+        "",
+        max_length=512,
+        description="The commenter's user agent. Only with a site key; refused otherwise.",
+    )
+    referrer: str = Field(
+        "",
+        max_length=2048,
+        description="The page the commenter came from (http or https URL). Only with a "
+        "site key; refused otherwise.",
+    )
 
     @field_validator("thread")
     @classmethod
     def _thread(cls, value: str) -> str:
         return _required_text(_check_single_line(value))
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str) -> str:
+        value = value.strip()
+        if value and not SITE_NAME_PATTERN.match(value):
+            raise ValueError("not a site name")
+        return value
+
+    @field_validator("user_ip")
+    @classmethod
+    def _user_ip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError("not an IP address") from None
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, value: str) -> str:
+        return _check_single_line(value)
+
+    @field_validator("referrer")
+    @classmethod
+    def _referrer(cls, value: str) -> str:
+        value = _check_single_line(value)
+        if value and urlsplit(value).scheme.lower() not in ("http", "https"):
+            raise ValueError("must be an http or https URL")
+        return value
 
     @field_validator("body")
     @classmethod
@@ -247,6 +306,12 @@ class ThreadListing(RequestModel):
     )
     limit: int = Field(50, ge=1, le=100, description="Comments per page.")
     cursor: str | None = Field(None, max_length=512, description="``next_cursor`` of a page.")
+    site: str = Field(
+        "default",
+        max_length=63,
+        pattern=SITE_NAME_PATTERN.pattern,
+        description="The site the thread belongs to (a thread id is unique within its site).",
+    )
 
     @field_validator("thread")
     @classmethod
@@ -257,10 +322,19 @@ class ThreadListing(RequestModel):
 # -- moderation API ----------------------------------------------------------------------
 
 
+_SITE_FILTER = Field(
+    None,
+    max_length=63,
+    pattern=SITE_NAME_PATTERN.pattern,
+    description="Only this site's comments (a site the moderator may not see shows none).",
+)
+
+
 class QueueQuery(RequestModel):
     """Query of a moderation queue."""
 
     status: DecidedStatus = "held"
+    site: str | None = _SITE_FILTER
     thread: str | None = Field(None, max_length=512, description="Only this thread.")
     q: str | None = Field(None, max_length=200, description="Text to search for.")
     limit: int = Field(50, ge=1, le=200, description="Comments per page.")
@@ -307,6 +381,7 @@ class AuditQuery(RequestModel):
     cursor: str | None = Field(
         None, max_length=64, pattern=r"^[0-9]+-[0-9]+$", description="``next_cursor`` of a page."
     )
+    site: str | None = _SITE_FILTER
 
     @field_validator("cursor")
     @classmethod
@@ -321,10 +396,16 @@ class AuditQuery(RequestModel):
 
 
 class ListEntry(RequestModel):
-    """An entry to add to or remove from a list."""
+    """An entry to add to or remove from a site's list."""
 
     value: str = Field(
         min_length=1, max_length=320, description="A term, e-mail, domain or IP network."
+    )
+    site: str = Field(
+        "default",
+        max_length=63,
+        pattern=SITE_NAME_PATTERN.pattern,
+        description="The site whose list it is.",
     )
 
     @field_validator("value")
@@ -343,12 +424,39 @@ class NewModerator(RequestModel):
         json_schema_extra={"pattern": NAME_PATTERN.pattern},
     )
     role: Role = Role.MODERATOR
+    sites: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="The only sites the account sees and acts on; omitted or null: every site.",
+        json_schema_extra={"items": {"type": "string", "pattern": SITE_NAME_PATTERN.pattern}},
+    )
+
+    @field_validator("sites")
+    @classmethod
+    def _sites(cls, value: list[str] | None) -> list[str] | None:
+        for site in value or ():
+            if not SITE_NAME_PATTERN.match(site):
+                raise ValueError(f"not a site name: {site[:64]!r}")
+        return value
 
 
 class ExportQuery(RequestModel):
     """Export format."""
 
     format: Literal["jsonl", "csv"] = "jsonl"
+    site: str | None = _SITE_FILTER
+
+
+class SiteQuery(RequestModel):
+    """The site whose lists are meant."""
+
+    site: str = Field(
+        "default",
+        max_length=63,
+        pattern=SITE_NAME_PATTERN.pattern,
+        description="The site whose block and allow lists these are.",
+    )
 
 
 # -- HTML pages (documentation only) ----------------------------------------------------

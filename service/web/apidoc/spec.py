@@ -199,7 +199,14 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "scheme": "bearer",
         "description": "COMMENTGATE_METRICS_TOKEN, when it is set.",
     },
+    "siteKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A site's key (``commentgate sites add``), for its own server's posts.",
+    },
 }
+#: An operation open to anyone, or to a site's server with its key.
+SITE: list[dict[str, list[str]]] = [{}, {"siteKey": []}]
 
 
 def add_security_scheme(name: str, scheme: dict[str, Any]) -> None:

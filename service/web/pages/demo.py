@@ -363,7 +363,7 @@ def render_demo(
     """
     svc = services()
     page = svc.store.published(DEMO_THREAD, limit=COMMENTS_PER_PAGE, cursor=cursor)
-    total = int(svc.redis.zcard(keys.thread_published(DEMO_THREAD)))
+    total = int(svc.redis.zcard(keys.thread_published(keys.DEFAULT_SITE, DEMO_THREAD)))
     return render_page(
         "demo_post.html",
         status_code=status_code,

@@ -35,3 +35,15 @@ def test_errors_are_one_line(redis_url: str) -> None:
         result = run(redis_url, *args)
         assert result.returncode != 0
         assert "Traceback" not in result.stderr
+
+
+def test_a_moderator_limited_to_sites(redis_url: str, redis_client: redis.Redis) -> None:
+    added = run(redis_url, "add", "bea", "--site", "blog", "--site", "news")
+    assert added.returncode == 0, added.stderr
+    account = ModeratorStore(redis_client).authenticate(added.stdout.strip())
+    assert account is not None
+    assert account.sites == ("blog", "news")
+    assert "blog,news" in run(redis_url, "list").stdout
+    bad = run(redis_url, "add", "x", "--site", "Not A Site")
+    assert bad.returncode != 0
+    assert "Traceback" not in bad.stderr

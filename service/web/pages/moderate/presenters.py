@@ -81,6 +81,7 @@ class CommentCard:
     model_version: str
     moderated_by: str
     ip_hashed: bool = False
+    site: str = "default"
 
     @classmethod
     def of(cls, comment: Comment, bands: ScoreBands, now: datetime) -> CommentCard:
@@ -120,6 +121,7 @@ class CommentCard:
             model_version=comment.model_version,
             moderated_by=comment.moderated_by,
             ip_hashed=is_pseudonym(comment.ip),
+            site=comment.site,
         )
 
 

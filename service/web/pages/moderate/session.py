@@ -28,7 +28,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from service.core.accounts import (
     Moderator,
     ModeratorStore,
-    Role,
+    account_from_json,
     token_digest,
 )
 from service.core.settings import Settings
@@ -196,4 +196,4 @@ def current_moderator() -> Moderator | None:
     account: dict[str, Any] = json.loads(raw)
     if not hmac.compare_digest(str(account.get("digest", "")), digest):
         return None
-    return Moderator(account["name"], Role(account["role"]), float(account["created_at"]))
+    return account_from_json(account)

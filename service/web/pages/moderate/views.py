@@ -31,6 +31,7 @@ from service.core.moderation import (
     StatusConflictError,
     UnknownCommentError,
     apply_decision,
+    visible_sites,
 )
 from service.core.store import CommentStatus, InvalidCursorError
 from service.web.api.schemas import (
@@ -241,7 +242,12 @@ def queue(status: str) -> Response:
     thread = request.args.get("thread", "").strip()[:512]
     query = request.args.get("q", "").strip()[:200]
     cursor = request.args.get("cursor", "")[:512] or None
+    site = request.args.get("site", "").strip()[:63]
     svc = services()
+    site_names = [name for name in svc.sites.names() if g.moderator.sees(name)]
+    if site not in site_names:
+        site = ""  # an unknown site, or one this moderator may not see: every site of theirs
+    sites = visible_sites(g.moderator.sites, site or None)
     moderation = Moderation(svc.redis, svc.store)
     try:
         page = moderation.queue(
@@ -250,16 +256,17 @@ def queue(status: str) -> Response:
             cursor=cursor,
             thread=thread or None,
             query=query or None,
+            sites=sites,
         )
     except InvalidCursorError:
         flash("That page of the queue does not exist; here is the first page.", "error")
-        return redirect(_queue_url(status, thread, query), code=303)
+        return redirect(_queue_url(status, thread, query, site=site), code=303)
     base_card = read_card(svc.settings.model_path)
     policy = policy_for(ModelRegistry(svc.redis).current_card(base_card), svc.settings)
     bands = score_bands(policy)
     now = datetime.now(UTC)
     cards = [CommentCard.of(comment, bands, now) for comment in page.items]
-    counts = moderation.counts()
+    counts = moderation.counts(sites)
     return render(
         "moderate/queue.html",
         moderator=g.moderator,
@@ -267,24 +274,33 @@ def queue(status: str) -> Response:
         status_label=dict(TABS)[status],
         status_count=counts.get(status, 0),
         tabs=[
-            (key, label, counts.get(key, 0), _queue_url(key, thread, query)) for key, label in TABS
+            (key, label, counts.get(key, 0), _queue_url(key, thread, query, site=site))
+            for key, label in TABS
         ],
         pending=counts.get("pending", 0),
         thread=thread,
         query=query,
+        site=site,
+        site_names=site_names if len(site_names) > 1 else [],
         cards=cards,
         bands=bands,
         cursor=cursor,
-        first_url=_queue_url(status, thread, query),
-        next_url=_queue_url(status, thread, query, page.next_cursor) if page.next_cursor else None,
+        first_url=_queue_url(status, thread, query, site=site),
+        next_url=(
+            _queue_url(status, thread, query, page.next_cursor, site=site)
+            if page.next_cursor
+            else None
+        ),
         here=request.full_path.rstrip("?"),
         actions=[a for a in Action if _result_of(a) != status],
         shortcuts=SHORTCUTS,
     )
 
 
-def _queue_url(status: str, thread: str, query: str, cursor: str | None = None) -> str:
-    args: dict[str, Any] = {"thread": thread, "q": query, "cursor": cursor}
+def _queue_url(
+    status: str, thread: str, query: str, cursor: str | None = None, *, site: str = ""
+) -> str:
+    args: dict[str, Any] = {"site": site, "thread": thread, "q": query, "cursor": cursor}
     return url_for(".queue", status=status, **{k: v for k, v in args.items() if v})
 
 
@@ -356,7 +372,13 @@ def _decide(ids: list[str], action: Action, expected: CommentStatus | None) -> b
     """Apply the decision through the shared path; flash why when nothing changed."""
     try:
         apply_decision(
-            services(), ids, action, g.moderator.name, expected, request_id=g.get("request_id", "")
+            services(),
+            ids,
+            action,
+            g.moderator.name,
+            expected,
+            request_id=g.get("request_id", ""),
+            sites=g.moderator.sites,
         )
     except StatusConflictError as exc:
         which = "this comment" if len(ids) == 1 else "one of the selected comments"

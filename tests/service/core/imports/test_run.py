@@ -88,7 +88,7 @@ def test_labels_go_to_the_sites_history(redis_client: redis.Redis, model: SpamMo
     }
     assert history(redis_client, model, "default") == {}
     assert stats.published == 0
-    assert not redis_client.exists(store_keys.thread_published(POST))
+    assert not redis_client.exists(store_keys.thread_published("blog", POST))
 
 
 def test_importing_again_changes_nothing(redis_client: redis.Redis, model: SpamModel) -> None:
@@ -101,7 +101,7 @@ def test_importing_again_changes_nothing(redis_client: redis.Redis, model: SpamM
     assert (first.batches, again.batches) == (3, 3)
     assert history(redis_client, model) == before
     assert sorted(redis_client.keys("cg:*")) == stored
-    assert redis_client.zcard(store_keys.thread_published(POST)) == 4
+    assert redis_client.zcard(store_keys.thread_published("blog", POST)) == 4
 
 
 def test_publish_shows_approved_comments_in_their_thread(
@@ -110,7 +110,7 @@ def test_publish_shows_approved_comments_in_their_thread(
     other = "https://blog.example/2021/07/other"
     document = wxr([(POST, COMMENTS), (other, [WpComment(1, "On another post.")])])
     importer(redis_client, model, publish=True).run(wp_comments(document))
-    page = client.get("/api/v1/comments", query_string={"thread": POST}).get_json()
+    page = client.get("/api/v1/comments", query_string={"thread": POST, "site": "blog"}).get_json()
     bodies = [c["body"] for c in page["comments"]]
     assert bodies == [  # oldest first, by the export's dates; spam, pending, pingback left out
         "Thanks, that helped.",
@@ -124,12 +124,17 @@ def test_publish_shows_approved_comments_in_their_thread(
     assert by_body["A B-tree, unless you only append."]["parent_id"] == question["id"]
     assert by_body["Replying to the spam."]["parent_id"] is None  # its parent was spam
     assert "author_email" not in question
-    other_page = client.get("/api/v1/comments", query_string={"thread": other}).get_json()
+    other_page = client.get(
+        "/api/v1/comments", query_string={"thread": other, "site": "blog"}
+    ).get_json()
     assert [c["body"] for c in other_page["comments"]] == ["On another post."]
     stored = CommentStore(redis_client).get(question["id"])
     assert stored is not None
     assert stored.status is CommentStatus.PUBLISHED
     assert stored.reasons == ["imported"]
+    assert stored.site == "blog"
+    default_page = client.get("/api/v1/comments", query_string={"thread": POST}).get_json()
+    assert default_page["comments"] == []  # the default site has no such thread
     assert redis_client.zscore(store_keys.status_index("published"), question["id"]) is not None
     assert not redis_client.exists(store_keys.APPROVED_AUTHORS)
 
@@ -141,7 +146,11 @@ def test_ids_are_derived_from_the_source_ids(redis_client: redis.Redis, model: S
     ).run(parse_disqus(io.BytesIO(document.encode()), "d.xml"))
     stored = CommentStore(redis_client).get(imported_comment_id("disqus:501"))
     assert stored is not None
-    assert (stored.thread, stored.body) == ("https://forum.example/t", "Hello.")
+    assert (stored.thread, stored.body, stored.site) == (
+        "https://forum.example/t",
+        "Hello.",
+        "forum",
+    )
 
 
 def test_a_comment_moderated_since_is_left_alone(
@@ -150,13 +159,13 @@ def test_a_comment_moderated_since_is_left_alone(
     document = wxr([(POST, COMMENTS[:1])])
     importer(redis_client, model, publish=True).run(wp_comments(document))
     (comment_id,) = [
-        m.decode() for m in redis_client.zrange(store_keys.thread_published(POST), 0, -1)
+        m.decode() for m in redis_client.zrange(store_keys.thread_published("blog", POST), 0, -1)
     ]
     redis_client.hset(store_keys.comment(comment_id), "status", "spam")  # as a moderator would
-    redis_client.zrem(store_keys.thread_published(POST), comment_id)
+    redis_client.zrem(store_keys.thread_published("blog", POST), comment_id)
     again = importer(redis_client, model, publish=True).run(wp_comments(document))
     assert again.published == 0
-    assert redis_client.zcard(store_keys.thread_published(POST)) == 0
+    assert redis_client.zcard(store_keys.thread_published("blog", POST)) == 0
 
 
 def test_a_parse_error_keeps_whole_batches_only(

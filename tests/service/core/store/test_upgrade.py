@@ -35,3 +35,33 @@ def test_a_key_already_at_its_new_place_is_never_overwritten(redis_client: redis
     assert upgrade_keys(redis_client) == 0
     assert ModelRegistry(redis_client).current() == "cg-new"
     assert redis_client.get("cg:models:current") == b"cg-old"
+
+
+def test_threads_before_sites_become_the_default_sites(redis_client: redis.Redis) -> None:
+    from service.core.store import CommentStore
+
+    redis_client.set(keys.SCHEMA, 2)  # the layout with sites, before threads were per site
+    digest_key = "cg:thread:" + keys.thread_published(DEFAULT_SITE, "/post").rsplit(":thread:")[1]
+    redis_client.hset(
+        "cg:comment:abcdefgh",
+        mapping={
+            "id": "abcdefgh",
+            "thread": "/post",
+            "body": "kept",
+            "created_at": "1",
+            "status": "published",
+        },
+    )
+    redis_client.zadd(digest_key, {"abcdefgh": 1})
+    assert upgrade_keys(redis_client) == 1
+    page = CommentStore(redis_client).published("/post", limit=10)
+    assert [c.id for c in page.items] == ["abcdefgh"]
+    assert CommentStore(redis_client).published("/post", limit=10, site="blog").items == []
+
+
+def test_the_default_site_gets_its_own_status_indexes(redis_client: redis.Redis) -> None:
+    redis_client.set(keys.SCHEMA, 2)
+    redis_client.zadd(keys.status_index("held"), {"abcdefgh": 1, "ijklmnop": 2})
+    upgrade_keys(redis_client)
+    assert redis_client.zcard(keys.site_status_index(DEFAULT_SITE, "held")) == 2
+    assert not redis_client.exists(keys.site_status_index(DEFAULT_SITE, "spam"))

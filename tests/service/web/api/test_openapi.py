@@ -110,6 +110,8 @@ def test_security_and_media_types(app: Flask) -> None:
             if path.startswith("/api/v1/moderation/"):
                 assert operation["security"] == [{"bearerAuth": []}], (method, path)
                 assert "401" in operation["responses"]
+            elif (path, method) == ("/api/v1/comments", "post"):
+                assert operation["security"] == [{}, {"siteKey": []}]  # a site's server
             elif not path.startswith("/moderate"):
                 assert "security" not in operation or path == "/metrics", (method, path)
     intake = paths["/api/v1/comments"]["post"]
