@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import redis
 
 from service.core import campaigns, events, outbox
+from service.core.sites import SiteRegistry
 from service.core.store import (
     DECIDED_STATUSES,
     Comment,
@@ -174,8 +175,9 @@ class Moderation:
             moderator: Who does it (for the audit log and the feedback).
             expected: Per comment, the status the moderator saw; a comment whose status
                 differs is a conflict. ``None`` accepts any status.
-            with_events: Whether to add a webhook event per comment (receivers are
-                configured).
+            with_events: Whether to add a webhook event per comment (global receivers
+                are configured); events are added too when a comment's site has its own
+                receivers.
             request_id: The request's id, carried by the model update job.
 
         Returns:
@@ -191,14 +193,15 @@ class Moderation:
             if comment_id not in found:
                 raise UnknownCommentError(comment_id)
         status, label = TRANSITIONS[action]
+        if not with_events:
+            registry = SiteRegistry(self.client)
+            with_events = any(registry.receivers(s) for s in {c.site for c in found.values()})
         redis_keys = [
             keys.PENDING,
             keys.INFLIGHT,
             keys.APPROVED_AUTHORS,
-            keys.FEEDBACK,
             keys.AUDIT,
             *(keys.status_index(s) for s in DECIDED_STATUSES),
-            keys.campaigns(keys.DEFAULT_SITE),
             keys.OUTBOX,
         ]
         extra = {"action": action.value, "moderator": moderator, "previous_status": None}
@@ -221,12 +224,18 @@ class Moderation:
         signatures = campaigns.record_signatures([found[i].body for i in comment_ids], label)
         for comment_id, seen, signature in zip(comment_ids, expected, signatures, strict=True):
             comment = found[comment_id]
-            redis_keys += [keys.comment(comment_id), keys.thread_published(comment.thread)]
+            redis_keys += [
+                keys.comment(comment_id),
+                keys.thread_published(comment.thread),
+                keys.feedback(comment.site),  # a comment's site never changes
+                keys.campaigns(comment.site),
+            ]
             args += [
                 comment_id,
                 seen or "",
                 "",  # the approved-authors set is no longer written (commenter tokens)
                 signature,
+                comment.site,
             ]
         result = [
             r.decode() if isinstance(r, bytes) else str(r)
@@ -411,8 +420,7 @@ def apply_decision(
         with_events=bool(svc.settings.webhooks),
         request_id=request_id,
     )
-    if svc.settings.webhooks or TRANSITIONS[action][1]:  # the outbox got something
-        outbox.drain_soon(svc.redis, svc.queues, svc.settings)
+    outbox.drain_soon(svc.redis, svc.queues, svc.settings)  # events of a site's receivers too
     return outcomes
 
 

@@ -172,7 +172,7 @@ class Importer:
             self.stats.history = self.record(self.client, self.site, examples, self._model)
             if self.publish:
                 now = time.time()
-                ham = [_published(c, now) for c in batch if c.label == 0]
+                ham = [_published(c, now, self.site) for c in batch if c.label == 0]
                 self.stats.published += self._store.import_published(ham)
         self.stats.spam += sum(1 for c in batch if c.label == 1)
         self.stats.ham += sum(1 for c in batch if c.label == 0)
@@ -203,8 +203,8 @@ class Importer:
         )
 
 
-def _published(comment: ImportedComment, now: float) -> Comment:
-    """The published comment an imported ham comment becomes."""
+def _published(comment: ImportedComment, now: float, site: str) -> Comment:
+    """The published comment of ``site`` an imported ham comment becomes."""
     return Comment(
         id=imported_comment_id(comment.key),
         thread=comment.thread,
@@ -218,4 +218,5 @@ def _published(comment: ImportedComment, now: float) -> Comment:
         parent_id=imported_comment_id(comment.parent_key) if comment.parent_key else "",
         reasons=["imported"],
         decided_at=now,
+        site=site,
     )

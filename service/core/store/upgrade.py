@@ -1,10 +1,11 @@
 """Moving keys of an earlier layout to where this version keeps them.
 
 Before sites, the model registry and the block and allow lists were global
-(``cg:models:*``, ``cg:list:*``). They are the default site's now, under
-``cg:sites:default:``. :func:`upgrade_keys` renames what an earlier version left, once:
-the web app, the workers and the command line call it when they start, and it costs
-one GET once done (``cg:schema`` holds the layout's version).
+(``cg:models:*``, ``cg:list:*``), and so were the moderators' labels and the learning's
+cursor (``cg:feedback``, ``cg:learning:cursor``; layout 2 still had them). They are the
+default site's now, under ``cg:sites:default:``. :func:`upgrade_keys` renames what an
+earlier version left, once: the web app, the workers and the command line call it when
+they start, and it costs one GET once done (``cg:schema`` holds the layout's version).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ __all__ = ["LAYOUT", "upgrade_keys"]
 logger = logging.getLogger(__name__)
 
 #: The key layout this version writes.
-LAYOUT = 2
+LAYOUT = 3
 
 #: Layout 1's prefixes (the old key is the prefix plus a rest that is kept) -> layout 2's.
 _MOVED_PREFIXES = {
@@ -33,6 +34,9 @@ _MOVED_KEYS = {
     PREFIX + "models:index": keys.models_index(DEFAULT_SITE),
     PREFIX + "models:current": keys.models_current(DEFAULT_SITE),
     PREFIX + "models:history": keys.models_history(DEFAULT_SITE),
+    # layout 2 -> 3: labels and the learning's cursor per site
+    keys.LEGACY_FEEDBACK: keys.feedback(DEFAULT_SITE),
+    keys.LEGACY_LEARNING_CURSOR: keys.learning_cursor(DEFAULT_SITE),
 }
 
 

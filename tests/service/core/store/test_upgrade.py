@@ -35,3 +35,16 @@ def test_a_key_already_at_its_new_place_is_never_overwritten(redis_client: redis
     assert upgrade_keys(redis_client) == 0
     assert ModelRegistry(redis_client).current() == "cg-new"
     assert redis_client.get("cg:models:current") == b"cg-old"
+
+
+def test_layout_2s_labels_and_learning_cursor_become_the_default_sites(
+    redis_client: redis.Redis,
+) -> None:
+    redis_client.set(keys.SCHEMA, 2)  # a database written by the version before this one
+    entry = redis_client.xadd("cg:feedback", {"comment_id": "c1", "label": "spam"})
+    redis_client.set("cg:learning:cursor", entry)
+    assert upgrade_keys(redis_client) == 2
+    assert redis_client.xlen(keys.feedback(DEFAULT_SITE)) == 1
+    assert redis_client.get(keys.learning_cursor(DEFAULT_SITE)) == entry
+    assert not redis_client.exists("cg:feedback", "cg:learning:cursor")
+    assert upgrade_keys(redis_client) == 0
