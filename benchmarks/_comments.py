@@ -6,7 +6,7 @@ import itertools
 import random
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -15,6 +15,7 @@ import redis
 from benchmarks._common import SECRET
 from service.core.captcha import CaptchaIssuer
 from service.core.store import Comment, CommentStatus, keys
+from service.core.store.keys import DEFAULT_SITE
 from tests.conftest import solved
 
 _WORDS = (
@@ -111,11 +112,17 @@ def solved_posts(
 
 
 def seed_pending(
-    client: redis.Redis, count: int, *, seed: int = 7, bodies: list[str] | None = None
+    client: redis.Redis,
+    count: int,
+    *,
+    seed: int = 7,
+    bodies: list[str] | None = None,
+    sites: Sequence[str] = (DEFAULT_SITE,),
 ) -> list[str]:
     """Store ``count`` pending comments as intake would (without scheduling a job).
 
-    ``bodies``, when given, are used in turn instead of synthetic ones (real comments).
+    ``bodies``, when given, are used in turn instead of synthetic ones (real comments);
+    the comments go to ``sites`` in turn.
     """
     rng = random.Random(seed)
     now = time.time()
@@ -132,6 +139,7 @@ def seed_pending(
                 else "",
                 created_at=now + i * 1e-6,
                 status=CommentStatus.PENDING,
+                site=sites[i % len(sites)],
             )
             ids.append(comment.id)
             pipe.hset(keys.comment(comment.id), mapping=comment.to_redis())

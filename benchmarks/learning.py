@@ -65,7 +65,7 @@ from service.core.site_labels import SiteLabels
 from service.core.store import CommentStore, keys
 from service.core.store.keys import DEFAULT_SITE
 from tests.conftest import solved
-from workers.learning import CURSOR_KEY, TRAINED_KEY
+from workers.learning import TRAINED_KEY
 
 DATA_DIR = REPO.parent / "shared" / "datasets" / "youtube-spam-collection"
 
@@ -263,12 +263,12 @@ def main() -> None:
                 if response.status_code != 200:
                     raise SystemExit(f"moderation API: {response.status_code} {response.text}")
         last_label_at = time.time()
-        last_entry: bytes = client.xrevrange(keys.FEEDBACK, count=1)[0][0]
+        last_entry: bytes = client.xrevrange(keys.feedback(keys.DEFAULT_SITE), count=1)[0][0]
         history = SiteLabels(client, DEFAULT_SITE, base_model.feature_space)
         judged = f"{TRAINED_KEY}:{DEFAULT_SITE}:{base_model.feature_space}"
         wait(
             lambda: (
-                client.get(CURSOR_KEY) == last_entry
+                client.get(keys.learning_cursor(DEFAULT_SITE)) == last_entry
                 and client.get(judged) == str(history.revision()).encode()
             ),
             300,

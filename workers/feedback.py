@@ -1,4 +1,4 @@
-"""Moderators' labels: reading the feedback stream, and how much each labeller weighs."""
+"""Moderators' labels: reading a site's feedback stream, and how much each labeller weighs."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy.typing as npt
 import redis
 
 from service.core.store import keys
+from service.core.store.keys import DEFAULT_SITE
 
 __all__ = [
     "IMPORT_PREFIX",
@@ -49,12 +50,18 @@ class Example:
 
 
 def read_feedback(
-    client: redis.Redis, *, after: str = "0-0", newest_first: bool = False, limit: int = 0
+    client: redis.Redis,
+    site: str = DEFAULT_SITE,
+    *,
+    after: str = "0-0",
+    newest_first: bool = False,
+    limit: int = 0,
 ) -> list[Example]:
-    """Feedback entries after ``after``, in stream order (or newest first).
+    """A site's feedback entries after ``after``, in stream order (or newest first).
 
     Args:
         client: Redis.
+        site: The site whose moderators' labels to read (each has its own stream).
         after: Stream id of the last entry already consumed.
         newest_first: Read backwards from the newest entry.
         limit: At most this many entries (0: all).
@@ -63,13 +70,14 @@ def read_feedback(
         The labelled examples (entries with an unknown label are skipped).
     """
     out: list[Example] = []
+    stream = keys.feedback(site)
     low, high = f"({after}", "+"
     while True:
         count = min(_READ_CHUNK, limit - len(out)) if limit else _READ_CHUNK
         if newest_first:
-            raw = client.xrevrange(keys.FEEDBACK, max=high, min=low, count=count)
+            raw = client.xrevrange(stream, max=high, min=low, count=count)
         else:
-            raw = client.xrange(keys.FEEDBACK, min=low, max=high, count=count)
+            raw = client.xrange(stream, min=low, max=high, count=count)
         rows = cast(list[tuple[bytes, dict[bytes, bytes]]], raw)
         for entry_id, fields in rows:
             label = LABELS.get(fields.get(b"label", b"").decode())

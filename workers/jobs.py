@@ -17,12 +17,13 @@ from typing import Any, ParamSpec, TypeVar
 from rq import get_current_job
 
 from service.core import events, metrics, outbox
-from service.core.judging import SiteJudge
 from service.core.logs import request_id_var
 from service.core.moderation import Moderation
 from service.core.privacy import ClientDataPurge, pseudonym_key
 from service.core.settings import webhook_key
+from service.core.sites import SiteRegistry
 from service.core.store import Comment, CommentStatus, Decision
+from service.core.store.keys import DEFAULT_SITE
 from workers import webhooks
 from workers.runtime import WorkerRuntime, get_runtime
 
@@ -109,27 +110,45 @@ def process_pending() -> dict[str, int]:
 
 
 def decide_comments(rt: WorkerRuntime, ids: list[str]) -> list[str]:
-    """Score and decide the given comments; returns the ids decided now."""
+    """Score and decide the given comments, each with its site's context.
+
+    The batch is split by site; each site's comments are judged together with its
+    model, policy, campaign memory and lists (:class:`~service.core.site_contexts.SiteContexts`),
+    then every decision is recorded in one step.
+
+    Returns:
+        The ids decided now.
+    """
     started = time.perf_counter()
     comments = [c for c in rt.store.get_many(ids) if c.status is CommentStatus.PENDING]
     if not comments:
         rt.store.release(ids)
         return []
-    model, policy = rt.models.refresh()  # one GET: picks up a newly promoted model
-    rt.campaigns.refresh()  # one XRANGE: spam moderators marked since the last batch
-    judge = SiteJudge(model, policy, rt.campaigns, rt.lists, rt.store)
-    decisions = judge.judge(comments)
-    decided = set(rt.store.record_decisions(decisions, _events(rt, decisions)))
+    by_site: dict[str, list[Comment]] = {}
+    for comment in comments:
+        by_site.setdefault(comment.site, []).append(comment)
+    decisions: list[Decision] = []
+    recorded_events: list[tuple[str, str] | None] = []
+    with_events = False
+    for name, group in by_site.items():
+        judge, site = rt.sites.judge(name)
+        judged = judge.judge(group)
+        decisions += judged
+        site_events = bool(rt.settings.webhooks or site.webhooks)
+        with_events |= site_events
+        recorded_events += _events(judged) if site_events else [None] * len(judged)
+    decided = set(rt.store.record_decisions(decisions, recorded_events))
     rt.store.release(ids)
     applied = [d for d in decisions if d.comment.id in decided]
     _record_metrics(rt, applied)
-    _emit_events(rt, applied)
+    if applied and with_events:  # queue the deliveries of the events in the outbox
+        outbox.drain_soon(rt.redis, rt.queues, rt.settings)
     logger.info(
-        "decided %s of %s comments in %.1f ms with model %s",
+        "decided %s of %s comments in %.1f ms with models %s",
         len(decided),
         len(ids),
         (time.perf_counter() - started) * 1000,
-        model.version,
+        ",".join(sorted({d.model_version for d in decisions})),
     )
     return [d.comment.id for d in decisions if d.comment.id in decided]
 
@@ -138,25 +157,18 @@ def _record_metrics(rt: WorkerRuntime, decisions: list[Decision]) -> None:
     if not decisions:
         return
     by_reason: Counter[tuple[str, ...]] = Counter(
-        (d.status.value, reason) for d in decisions for reason in d.reasons
+        (d.comment.site, d.status.value, reason) for d in decisions for reason in d.reasons
     )
     rt.metrics.count(metrics.DECISIONS, amounts=by_reason)
     now = time.time()
     rt.metrics.observe(metrics.DECISION_LATENCY, [now - d.comment.created_at for d in decisions])
-    rt.metrics.model_seen(decisions[0].model_version)
+    for version in {d.model_version for d in decisions}:
+        rt.metrics.model_seen(version)
 
 
-def _events(rt: WorkerRuntime, decisions: list[Decision]) -> list[tuple[str, str] | None]:
-    """Each decision's webhook event, recorded with it (none without receivers)."""
-    if not rt.settings.webhooks:
-        return [None] * len(decisions)
+def _events(decisions: list[Decision]) -> list[tuple[str, str] | None]:
+    """Each decision's webhook event, recorded with it."""
     return [events.new_event(EVENT_TYPES[d.status], _decided_view(d)) for d in decisions]
-
-
-def _emit_events(rt: WorkerRuntime, decisions: list[Decision]) -> None:
-    """Queue the deliveries of the events recorded with the decisions (in the outbox)."""
-    if decisions and rt.settings.webhooks:
-        outbox.drain_soon(rt.redis, rt.queues, rt.settings)
 
 
 def _decided_view(d: Decision) -> Comment:
@@ -170,17 +182,23 @@ def _decided_view(d: Decision) -> Comment:
 
 
 @_job
-def deliver_webhook(event_id: str, url: str) -> int:
+def deliver_webhook(event_id: str, url: str, site: str = DEFAULT_SITE) -> int:
     """Deliver one stored event to one receiver (retried by RQ on failure).
 
-    Signed with that receiver's own secret from ``COMMENTGATE_WEBHOOKS``; a receiver
-    no longer configured gets nothing.
+    Signed with that receiver's own secret: a global receiver's from
+    ``COMMENTGATE_WEBHOOKS``, else the event's site's own receiver's. A receiver no
+    longer configured gets nothing.
     """
     rt = get_runtime()
-    secret = rt.settings.webhooks.get(url)
+    global_secret = rt.settings.webhooks.get(url)
+    secret = (
+        global_secret.get_secret_value()
+        if global_secret is not None
+        else SiteRegistry(rt.redis).receivers(site).get(url)
+    )
     if secret is None:
         logger.warning(
-            "dropping delivery of %s: %s is no longer a configured receiver", event_id, url
+            "dropping delivery of %s: %s is no longer a receiver of site %s", event_id, url, site
         )
         return 0
     try:
@@ -188,7 +206,7 @@ def deliver_webhook(event_id: str, url: str) -> int:
             rt.redis,
             event_id,
             url,
-            key=webhook_key(secret.get_secret_value()),
+            key=webhook_key(secret),
             timeout=rt.settings.webhook_timeout_seconds,
         )
     except Exception:

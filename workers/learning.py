@@ -1,10 +1,13 @@
 """Learning from moderators: the RQ job that trains a site's layer from its labels.
 
-Every approve (ham) and spam decision is an entry of the feedback stream
-(:data:`service.core.store.keys.FEEDBACK`) and schedules :func:`update_model` on the
-``commentgate.learning`` queue. The job, for one site:
+Every approve (ham) and spam decision is an entry of the comment's site's feedback
+stream (:func:`service.core.store.keys.feedback`) and schedules :func:`update_model`
+for that site on the ``commentgate.learning`` queue (through the outbox, one job
+waiting per site: :meth:`service.core.queues.Queues.enqueue_learning`). The job, for
+one site:
 
-1. reads the entries after the last consumed one (the cursor), keeping each comment's
+1. reads the site's entries after the last consumed one (the site's cursor), keeping
+   each comment's
    latest label and skipping comments purged since, and adds them to the site's
    labelled history as hashed feature vectors (:mod:`service.core.site_labels`; imports add
    to the same history), then moves the cursor;
@@ -17,8 +20,12 @@ Every approve (ham) and spam decision is an entry of the feedback stream
    (``judge_site_model``: base contradiction, the reference set shipped with the base
    model, signal);
 5. stores the candidate with its model card (decision and figures recorded in it) in
-   the model registry and, if it passed, makes it current. Workers switch at their next
-   batch.
+   the site's model registry and, if it passed, makes it current there. Workers switch
+   at their next batch of that site's comments.
+
+A site with learning off (:attr:`service.core.sites.Site.learns`) still keeps its labels
+in its history (step 1), so turning learning on later learns from them, but gets no
+site model.
 
 Labels are learnt in batches: the job waits until the oldest unconsumed entry is
 ``COMMENTGATE_LEARNING_DELAY_SECONDS`` old (it re-queues itself for then), so a burst of
@@ -49,17 +56,17 @@ from service.core.judging import comment_input
 from service.core.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
 from service.core.queues import FAILURE_TTL, UPDATE_MODEL
 from service.core.site_labels import LabelledComment, SiteLabels, record_labels
+from service.core.sites import Site, SiteRegistry
 from service.core.store import keys
-from service.core.store.keys import DEFAULT_SITE, LEARNING_SCHEDULED
+from service.core.store.keys import DEFAULT_SITE
 from workers.feedback import Example, labeller_weights, latest_per_comment, read_feedback
 from workers.jobs import _job
 from workers.runtime import WorkerRuntime, get_runtime
 
-__all__ = ["CURSOR_KEY", "TRAINED_KEY", "update_model"]
+__all__ = ["TRAINED_KEY", "update_model"]
 
 logger = logging.getLogger(__name__)
 
-CURSOR_KEY = keys.LEARNING_CURSOR
 LOCK_KEY = keys.LEARNING_LOCK
 TRAINED_KEY = keys.LEARNING_TRAINED
 #: An update that finds another running tries again this much later.
@@ -75,19 +82,20 @@ def _redis_now(client: redis.Redis) -> float:
     return seconds + micros / 1e6
 
 
-def _defer(rt: WorkerRuntime, seconds: float, status: str) -> dict[str, Any]:
-    """Run the update again in ``seconds``, unless another update job is queued."""
+def _defer(rt: WorkerRuntime, site: str, seconds: float, status: str) -> dict[str, Any]:
+    """Run the site's update again in ``seconds``, unless another one is queued."""
     wait = max(1, math.ceil(seconds))
-    if rt.redis.set(LEARNING_SCHEDULED, "1", nx=True, ex=wait + 3600):
+    if rt.redis.set(keys.learning_scheduled(site), "1", nx=True, ex=wait + 3600):
         rt.queues.learning.enqueue_in(
             dt.timedelta(seconds=wait),
             UPDATE_MODEL,
+            args=(site,),
             job_timeout=JOB_TIMEOUT,
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
             retry=Retry(max=2, interval=[60, 300]),
         )
-    logger.info("model update %s: again in %s s", status, wait)
+    logger.info("site %s model update %s: again in %s s", site, status, wait)
     return {"status": status, "retry_in": wait}
 
 
@@ -101,14 +109,14 @@ def update_model(site: str = DEFAULT_SITE) -> dict[str, Any]:
     Returns:
         What happened: ``status`` (``promoted``, ``refused``, ``unchanged``,
         ``nothing_new``, ``nothing_to_learn``, ``waiting``, ``busy``,
-        ``waiting_for_labels``) and, for an update, the version, labels and the guard's
-        figures.
+        ``waiting_for_labels``, ``learning_off``) and, for an update, the version,
+        labels and the guard's figures.
     """
     rt = get_runtime()
-    rt.redis.delete(LEARNING_SCHEDULED)  # feedback from now on schedules the next update
+    rt.redis.delete(keys.learning_scheduled(site))  # labels from now on schedule the next
     lock = rt.redis.lock(f"{LOCK_KEY}:{site}", timeout=JOB_TIMEOUT + 60)
     if not lock.acquire(blocking=False):
-        return _defer(rt, BUSY_RETRY_SECONDS, "busy")
+        return _defer(rt, site, BUSY_RETRY_SECONDS, "busy")
     try:
         return _update(rt, site)
     finally:
@@ -147,18 +155,22 @@ def _record_new_labels(
 
 def _update(rt: WorkerRuntime, site: str) -> dict[str, Any]:
     settings = rt.settings
-    cursor_key = CURSOR_KEY if site == DEFAULT_SITE else f"{CURSOR_KEY}:{site}"
+    cursor_key = keys.learning_cursor(site)
     raw_cursor = cast(bytes | None, rt.redis.get(cursor_key))
-    entries = read_feedback(rt.redis, after=raw_cursor.decode() if raw_cursor else "0-0")
-    registry = ModelRegistry(rt.redis, keep=settings.model_keep_versions)
-    base = _register_base(rt, registry)
+    entries = read_feedback(rt.redis, site, after=raw_cursor.decode() if raw_cursor else "0-0")
+    base = rt.models.base
     recorded = purged = 0
     if entries:
         age = _redis_now(rt.redis) - int(entries[0].entry_id.split("-")[0]) / 1000
         if age < settings.learning_delay_seconds:
-            return _defer(rt, settings.learning_delay_seconds - age, "waiting")
+            return _defer(rt, site, settings.learning_delay_seconds - age, "waiting")
         recorded, purged = _record_new_labels(rt, base, site, entries)
         rt.redis.set(cursor_key, entries[-1].entry_id)  # the history holds them now
+    if not (SiteRegistry(rt.redis).get(site) or Site(name=site)).learns:
+        logger.info("site %s: learning is off; %s labels kept in its history", site, recorded)
+        return {"status": "learning_off", "new_labels": recorded, "purged": purged}
+    registry = ModelRegistry(rt.redis, site=site, keep=settings.model_keep_versions)
+    _register_base(rt, registry)
     labels = SiteLabels(rt.redis, site, base.feature_space)
     revision = labels.revision()
     trained_key = f"{TRAINED_KEY}:{site}:{base.feature_space}"

@@ -2,9 +2,11 @@
 
 The base model is loaded once per process, never per job. ``commentgate worker``
 builds the runtime before it starts taking jobs, so forked work-horses inherit it.
-Model versions learnt from moderators live in Redis (:mod:`service.core.model_registry`);
-the runtime's :class:`~service.core.model_holder.ModelHolder` checks the current
-version once per batch and loads a new one once per process.
+Model versions learnt from moderators live in Redis, per site
+(:mod:`service.core.model_registry`); each site's context
+(:class:`~service.core.site_contexts.SiteContexts`: model holder, campaign memory,
+lists, settings) is made when the worker first meets the site, shares the one base
+model, and is refreshed once per batch of that site's comments.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from service.core.campaigns import CampaignMemory
 from service.core.decision import Policy
 from service.core.metrics import Metrics
 from service.core.model_holder import ModelHolder
-from service.core.model_registry import ModelRegistry
 from service.core.queues import Queues
 from service.core.redis_client import connect, riding_out_outages
 from service.core.settings import Settings, load_settings
+from service.core.site_contexts import SiteContexts
 from service.core.store import CommentStore
 from service.core.store.keys import DEFAULT_SITE
 from service.core.store.lists import ListStore
@@ -33,7 +35,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorkerRuntime:
-    """Everything a job needs, built once per process."""
+    """Everything a job needs, built once per process.
+
+    ``models``, ``lists`` and ``campaigns`` are the default site's (those of
+    ``sites.context(DEFAULT_SITE)``); ``models.base`` is every site's base model.
+    """
 
     settings: Settings
     redis: redis.Redis
@@ -43,6 +49,7 @@ class WorkerRuntime:
     models: ModelHolder
     metrics: Metrics
     campaigns: CampaignMemory
+    sites: SiteContexts
 
     @property
     def model(self) -> SpamModel:
@@ -63,9 +70,10 @@ class WorkerRuntime:
         except redis.ResponseError:  # a full Redis refuses the renames: next start
             logger.warning("Redis refused writes: keys of an earlier version not moved yet")
         model = load_model(settings.model_path)
-        registry = ModelRegistry(client, keep=settings.model_keep_versions)
-        models = ModelHolder(model, settings, registry)
-        policy = models.current()[1]
+        store = CommentStore(client, schedule_ttl=settings.reconcile_after_seconds)
+        sites = SiteContexts(client, model, settings, store)
+        default = sites.context(DEFAULT_SITE)
+        policy = default.models.current()[1]
         logger.info(
             "worker runtime ready: base model %s, publish below %.3f, spam at or above %.3f",
             model.version,
@@ -75,12 +83,13 @@ class WorkerRuntime:
         return cls(
             settings=settings,
             redis=client,
-            store=CommentStore(client, schedule_ttl=settings.reconcile_after_seconds),
-            lists=ListStore(client),
+            store=store,
+            lists=default.lists,
             queues=Queues.connect(client),
-            models=models,
+            models=default.models,
             metrics=Metrics(client),
-            campaigns=CampaignMemory(client, DEFAULT_SITE),
+            campaigns=default.campaigns,
+            sites=sites,
         )
 
 

@@ -200,7 +200,7 @@ def _import(
     if client is not None:
         if stats.batches:
             try:
-                Queues.connect(client).enqueue_learning()
+                Queues.connect(client).enqueue_learning(site)
             except redis.RedisError as exc:
                 failure = failure or f"could not queue the learning update: {exc}"
         client.close()

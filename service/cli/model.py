@@ -1,7 +1,8 @@
 """``commentgate model``: the model versions learnt from moderators, and rollback.
 
-Versions live in Redis (:mod:`service.core.model_registry`); workers switch to the current
-one at their next batch, without a restart. Errors are one line, exit status 1.
+Versions live in Redis, per site (:mod:`service.core.model_registry`; ``--site``, the
+default site by default); workers switch to a site's current one at their next batch
+of its comments, without a restart. Errors are one line, exit status 1.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +24,8 @@ from service.core.model_registry import (
     NotRestorableError,
     UnknownVersionError,
 )
+from service.core.sites import SiteError, SiteRegistry
+from service.core.store.keys import DEFAULT_SITE
 from service.core.store.upgrade import upgrade_keys
 
 __all__ = ["model"]
@@ -32,14 +35,26 @@ NOTHING_PROMOTED = (
 )
 
 
+def _site_option(func: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--site",
+        default=DEFAULT_SITE,
+        show_default=True,
+        help="The site whose models (each site has its own versions).",
+    )(func)
+
+
 @contextmanager
-def _registry() -> Iterator[ModelRegistry]:
-    """The registry on the configured Redis; expected failures become one-line errors."""
+def _registry(site: str) -> Iterator[ModelRegistry]:
+    """A site's registry on the configured Redis; expected failures become one-line errors."""
     settings = settings_or_exit()
     client = redis.Redis.from_url(settings.redis_url)
     try:
         upgrade_keys(client)
-        yield ModelRegistry(client, keep=settings.model_keep_versions)
+        SiteRegistry(client).require(site)
+        yield ModelRegistry(client, site=site, keep=settings.model_keep_versions)
+    except SiteError as exc:
+        raise click.ClickException(str(exc)) from None
     except (UnknownVersionError, NotRestorableError) as exc:
         raise click.ClickException(str(exc.args[0])) from None
     except redis.RedisError as exc:
@@ -102,9 +117,10 @@ def model() -> None:
 
 @model.command("list")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
-def list_versions(as_json: bool) -> None:
-    """List the stored versions, oldest first; `*` marks the current one."""
-    with _registry() as registry:
+@_site_option
+def list_versions(as_json: bool, site: str) -> None:
+    """List a site's stored versions, oldest first; `*` marks the current one."""
+    with _registry(site) as registry:
         versions = registry.list()
         current = registry.current()
     rows = [_row(v) for v in versions]
@@ -134,31 +150,47 @@ def list_versions(as_json: bool) -> None:
 
 @model.command()
 @click.argument("version")
-def show(version: str) -> None:
+@_site_option
+def show(version: str, site: str) -> None:
     """Print the model card of VERSION (JSON)."""
-    with _registry() as registry:
+    with _registry(site) as registry:
         card = registry.card(version)
     click.echo(json.dumps(card, indent=2))
 
 
 @model.command()
 @click.argument("version")
-def rollback(version: str) -> None:
+@_site_option
+def promote(version: str, site: str) -> None:
+    """Make VERSION (a stored version the guard did not refuse) the site's current one."""
+    with _registry(site) as registry:
+        previous = registry.promote(version, actor=f"cli:{_user()}", note="cli")
+    _switched(version, previous, site)
+
+
+@model.command()
+@click.argument("version")
+@_site_option
+def rollback(version: str, site: str) -> None:
     """Make VERSION (an earlier promoted version or the base) current again."""
-    actor = f"cli:{_user()}"
-    with _registry() as registry:
-        previous = registry.rollback(version, actor=actor)
+    with _registry(site) as registry:
+        previous = registry.rollback(version, actor=f"cli:{_user()}")
+    _switched(version, previous, site)
+
+
+def _switched(version: str, previous: str | None, site: str) -> None:
     click.echo(
-        f"current model: {version} (was {previous or 'the base model'}); "
+        f"current model of site {site}: {version} (was {previous or 'the base model'}); "
         "workers switch at their next batch"
     )
 
 
 @model.command()
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-def history(limit: int) -> None:
-    """Promotions and rollbacks, newest first."""
-    with _registry() as registry:
+@_site_option
+def history(limit: int, site: str) -> None:
+    """A site's promotions and rollbacks, newest first."""
+    with _registry(site) as registry:
         events = registry.history(limit)
     for event in events:
         click.echo(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from redis.client import Pipeline
@@ -37,6 +37,7 @@ def payload(
 ) -> dict[str, Any]:
     """The JSON body of an event about a comment (no e-mail, no IP)."""
     data = comment.public_view() | {
+        "site": comment.site,
         "thread": comment.thread,
         "status": comment.status.value,
         "score": comment.score,
@@ -61,20 +62,43 @@ def new_event(
     return event_id, json.dumps(body, separators=(",", ":"))
 
 
+def receivers_of(settings: Settings, site_receivers: Iterable[str]) -> list[str]:
+    """The URLs a site's events go to: the global receivers, then the site's own.
+
+    A URL that is both is delivered to once (signed with the global secret).
+    """
+    urls = list(settings.webhooks)
+    return urls + [url for url in site_receivers if url not in settings.webhooks]
+
+
 def store_and_queue(
-    pipe: Pipeline, queues: Queues, settings: Settings, events: Sequence[tuple[str, str]]
+    pipe: Pipeline,
+    queues: Queues,
+    settings: Settings,
+    events: Sequence[tuple[str, str, str]],
+    site_receivers: Mapping[str, Iterable[str]],
 ) -> None:
     """Add to ``pipe`` what stores events and queues their deliveries to every receiver.
 
-    Nothing is added when no receiver is configured.
+    Args:
+        pipe: The transaction to add to.
+        queues: The delivery queue.
+        settings: The global receivers (``COMMENTGATE_WEBHOOKS``) and delivery settings.
+        events: Each event's id, body and site.
+        site_receivers: Per site, the URLs of its own receivers.
+
+    An event with no receiver is neither stored nor delivered.
     """
-    urls = list(settings.webhooks)
-    if not urls or not events:
+    deliveries: list[tuple[str, str, str]] = []
+    for event_id, body, site in events:
+        urls = receivers_of(settings, site_receivers.get(site, ()))
+        if urls:
+            pipe.set(event_key(event_id), body, ex=EVENT_TTL)
+            deliveries += [(event_id, url, site) for url in urls]
+    if not deliveries:
         return
-    for event_id, body in events:
-        pipe.set(event_key(event_id), body, ex=EVENT_TTL)
     queues.enqueue_webhooks(
-        [(event_id, url) for event_id, _ in events for url in urls],
+        deliveries,
         max_retries=settings.webhook_max_retries,
         backoff=settings.webhook_backoff_seconds,
         timeout=settings.webhook_timeout_seconds,

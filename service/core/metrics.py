@@ -25,6 +25,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from service.core.store import keys
+from service.core.store.keys import DEFAULT_SITE
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class Definition:
     kind: str  # "counter" or "histogram"
     labels: tuple[str, ...]
     buckets: tuple[float, ...] = ()
+    #: Labels added since figures were first recorded, with the value older figures
+    #: (recorded without them) count under.
+    added: tuple[tuple[str, str], ...] = ()
 
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -54,7 +58,11 @@ COMMENTS_RECEIVED = Definition(
     "commentgate_comments_received", "Comment submissions by outcome.", "counter", ("outcome",)
 )
 DECISIONS = Definition(
-    "commentgate_decisions", "Decisions by status and reason.", "counter", ("status", "reason")
+    "commentgate_decisions",
+    "Decisions by site, status and reason.",
+    "counter",
+    ("site", "status", "reason"),
+    added=(("site", DEFAULT_SITE),),  # counted before sites: the default site's
 )
 CAPTCHA_FAILURES = Definition(
     "commentgate_captcha_failures", "Rejected captcha answers by reason.", "counter", ("reason",)
@@ -100,14 +108,16 @@ def _field(definition: Definition, labels: Mapping[str, str], suffix: str = "") 
 def _parse_field(field: str, definition: Definition) -> tuple[Labels, str] | None:
     """Split a hash field into its labels and, for histograms, its suffix."""
     parts = field.split("|")
-    width = len(definition.labels)
-    if parts[0] != definition.name or len(parts) != 1 + width + (definition.kind == "histogram"):
+    histogram = definition.kind == "histogram"
+    if parts[0] != definition.name:
         return None
-    labels = tuple(
-        (name, part.partition("=")[2])
-        for name, part in zip(definition.labels, parts[1 : 1 + width], strict=True)
-    )
-    return labels, (parts[-1] if definition.kind == "histogram" else "")
+    found = dict(part.partition("=")[::2] for part in parts[1 : len(parts) - histogram])
+    for name, value in definition.added:
+        found.setdefault(name, value)
+    if len(parts) < 1 + histogram or set(found) != set(definition.labels):
+        return None
+    labels = tuple((name, found[name]) for name in definition.labels)
+    return labels, (parts[-1] if histogram else "")
 
 
 class Metrics:
@@ -221,10 +231,13 @@ class RedisCollector(Collector):
     @staticmethod
     def _counter(definition: Definition, counters: Mapping[str, int]) -> Metric:
         family = CounterMetricFamily(definition.name, definition.help, labels=definition.labels)
-        for field, value in sorted(counters.items()):
+        totals: Counter[Labels] = Counter()
+        for field, value in counters.items():
             parsed = _parse_field(field, definition)
             if parsed is not None:
-                family.add_metric([v for _, v in parsed[0]], value)
+                totals[parsed[0]] += value  # an older field and a newer one may coincide
+        for labels, total in sorted(totals.items()):
+            family.add_metric([v for _, v in labels], total)
         return family
 
     @staticmethod
@@ -234,7 +247,8 @@ class RedisCollector(Collector):
         for field, value in values.items():
             parsed = _parse_field(field, definition)
             if parsed is not None:
-                series.setdefault(parsed[0], {})[parsed[1]] = value
+                figures = series.setdefault(parsed[0], {})
+                figures[parsed[1]] = figures.get(parsed[1], 0.0) + value
         for labels, figures in sorted(series.items()):
             cumulative = 0.0
             buckets: list[tuple[str, float]] = []

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import redis
 
 from service.core import campaigns, events, outbox
+from service.core.sites import SiteRegistry
 from service.core.store import (
     DECIDED_STATUSES,
     Comment,
@@ -192,8 +193,9 @@ class Moderation:
             moderator: Who does it (for the audit log and the feedback).
             expected: Per comment, the status the moderator saw; a comment whose status
                 differs is a conflict. ``None`` accepts any status.
-            with_events: Whether to add a webhook event per comment (receivers are
-                configured).
+            with_events: Whether to add a webhook event per comment (global receivers
+                are configured); events are added too when a comment's site has its own
+                receivers.
             request_id: The request's id, carried by the model update job.
             sites: The sites the moderator may act on (``None``: all); a comment of
                 another site is as absent.
@@ -214,14 +216,15 @@ class Moderation:
             if comment_id not in found:
                 raise UnknownCommentError(comment_id)
         status, label = TRANSITIONS[action]
+        if not with_events:
+            registry = SiteRegistry(self.client)
+            with_events = any(registry.receivers(s) for s in {c.site for c in found.values()})
         redis_keys = [
             keys.PENDING,
             keys.INFLIGHT,
             keys.APPROVED_AUTHORS,
-            keys.FEEDBACK,
             keys.AUDIT,
             *(keys.status_index(s) for s in DECIDED_STATUSES),
-            keys.campaigns(keys.DEFAULT_SITE),
             keys.OUTBOX,
         ]
         extra = {"action": action.value, "moderator": moderator, "previous_status": None}
@@ -247,6 +250,8 @@ class Moderation:
             redis_keys += [
                 keys.comment(comment_id),
                 keys.thread_published(comment.site, comment.thread),
+                keys.feedback(comment.site),  # a comment's site never changes
+                keys.campaigns(comment.site),
                 *(keys.site_status_index(comment.site, s) for s in DECIDED_STATUSES),
             ]
             args += [
@@ -512,8 +517,7 @@ def apply_decision(
         request_id=request_id,
         sites=sites,
     )
-    if svc.settings.webhooks or TRANSITIONS[action][1]:  # the outbox got something
-        outbox.drain_soon(svc.redis, svc.queues, svc.settings)
+    outbox.drain_soon(svc.redis, svc.queues, svc.settings)  # events of a site's receivers too
     return outcomes
 
 

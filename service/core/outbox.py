@@ -10,9 +10,10 @@ Redis, a crash) can then delay it but never lose it.
 right after it (:func:`drain_soon`); the reconciler, every few seconds, drains what is
 left. Each batch of entries is queued and deleted in one MULTI/EXEC, watched against
 other drains, so its webhook deliveries are queued exactly once; a crash before the
-EXEC leaves the batch for the next drain. A model update is queued just before its
-batch's transaction: its "scheduled" flag (:data:`service.core.store.keys.LEARNING_SCHEDULED`)
-makes a second attempt queue nothing.
+EXEC leaves the batch for the next drain. A site's model update is queued just before its
+batch's transaction: the site's "scheduled" flag
+(:func:`service.core.store.keys.learning_scheduled`) makes a second attempt queue nothing.
+An event goes to the global receivers and to its site's own (:mod:`service.core.sites`).
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ import redis
 from service.core import events
 from service.core.queues import Queues
 from service.core.settings import Settings
+from service.core.sites import SiteRegistry
 from service.core.store import keys
+from service.core.store.keys import DEFAULT_SITE
 
 logger = logging.getLogger(__name__)
 
-#: ``kind`` of an entry: a webhook event (fields ``id``, ``body``; ``previous`` for a
-#: moderation, the status the script found), or a model update (``request_id``).
+#: ``kind`` of an entry: a webhook event (fields ``id``, ``body``, ``site``; ``previous``
+#: for a moderation, the status the script found), or a model update of a site
+#: (``request_id``, ``site``). Entries written before sites have no ``site``: the
+#: default site's.
 EVENT = "event"
 LEARNING = "learning"
 #: Entries drained per transaction.
@@ -49,14 +54,19 @@ class Entry:
     kind: str
     fields: dict[str, str]
 
-    def event(self) -> tuple[str, str]:
-        """The event's id and the body to store (with the previous status, if any)."""
+    @property
+    def site(self) -> str:
+        """The site whose comment the entry is about."""
+        return self.fields.get("site") or DEFAULT_SITE
+
+    def event(self) -> tuple[str, str, str]:
+        """The event's id, the body to store (with the previous status, if any), its site."""
         body = self.fields["body"]
         if "previous" in self.fields:
             parsed = json.loads(body)
             parsed["data"]["previous_status"] = self.fields["previous"]
             body = json.dumps(parsed, separators=(",", ":"))
-        return self.fields["id"], body
+        return self.fields["id"], body, self.site
 
 
 def pending(client: redis.Redis) -> int:
@@ -109,13 +119,14 @@ def _drain_batch(client: redis.Redis, queues: Queues, settings: Settings) -> int
                 if not rows:
                     return 0
                 entries = [_decode(entry_id, fields) for entry_id, fields in rows]
-                learning = [e for e in entries if e.kind == LEARNING]
-                if learning:
-                    queues.enqueue_learning(request_id=learning[-1].fields.get("request_id", ""))
+                learning = {e.site: e for e in entries if e.kind == LEARNING}  # the last per site
+                for site, entry in learning.items():
+                    queues.enqueue_learning(site, request_id=entry.fields.get("request_id", ""))
+                found = [e.event() for e in entries if e.kind == EVENT]
+                registry = SiteRegistry(client)
+                receivers = {site: registry.receivers(site) for site in {e[2] for e in found}}
                 pipe.multi()
-                events.store_and_queue(
-                    pipe, queues, settings, [e.event() for e in entries if e.kind == EVENT]
-                )
+                events.store_and_queue(pipe, queues, settings, found, receivers)
                 pipe.xdel(keys.OUTBOX, *(e.id for e in entries))
                 pipe.execute()
             except redis.WatchError:

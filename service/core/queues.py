@@ -13,7 +13,7 @@ from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.job import Job
 
-from service.core.store.keys import LEARNING_SCHEDULED
+from service.core.store.keys import DEFAULT_SITE, learning_scheduled
 
 COMMENTS = "commentgate.comments"
 WEBHOOKS = "commentgate.webhooks"
@@ -65,20 +65,23 @@ class Queues:
             meta={"request_id": request_id} if request_id else None,
         )
 
-    def enqueue_learning(self, *, request_id: str = "") -> Job | None:
-        """Queue a model update from new moderator feedback, unless one is waiting.
+    def enqueue_learning(self, site: str = DEFAULT_SITE, *, request_id: str = "") -> Job | None:
+        """Queue an update of a site's model from its new labels, unless one is waiting.
 
-        The update job clears :data:`LEARNING_SCHEDULED` when it starts, so feedback
-        arriving during an update schedules the next one. When the job cannot be
+        The update job clears the site's "scheduled" flag
+        (:func:`~service.core.store.keys.learning_scheduled`) when it starts, so labels
+        arriving during an update schedule the next one. When the job cannot be
         queued (Redis refused it: out of memory), the flag is cleared again, so the
         next attempt queues it rather than waiting an hour for the flag to expire.
         """
         connection = self.learning.connection
-        if not connection.set(LEARNING_SCHEDULED, "1", nx=True, ex=3600):
+        flag = learning_scheduled(site)
+        if not connection.set(flag, "1", nx=True, ex=3600):
             return None
         try:
             return self.learning.enqueue(
                 UPDATE_MODEL,
+                args=(site,),
                 job_timeout=1800,
                 result_ttl=7 * 24 * 3600,
                 failure_ttl=FAILURE_TTL,
@@ -86,19 +89,19 @@ class Queues:
                 meta={"request_id": request_id} if request_id else None,
             )
         except redis.RedisError:
-            connection.delete(LEARNING_SCHEDULED)  # DEL is allowed on a full Redis
+            connection.delete(flag)  # DEL is allowed on a full Redis
             raise
 
     def enqueue_webhooks(
         self,
-        deliveries: list[tuple[str, str]],
+        deliveries: list[tuple[str, str, str]],
         *,
         max_retries: int,
         backoff: int,
         timeout: float,
         pipeline: Pipeline | None = None,
     ) -> list[Job]:
-        """Queue one delivery job per (event id, receiver URL).
+        """Queue one delivery job per (event id, receiver URL, the event's site).
 
         Retries wait ``backoff`` seconds, doubling each time (at most an hour). With
         ``pipeline``, the jobs are queued when the caller executes it.
@@ -107,12 +110,12 @@ class Queues:
         data = [
             Queue.prepare_data(
                 DELIVER_WEBHOOK,
-                args=(event_id, url),
+                args=(event_id, url, site),
                 timeout=int(timeout) + 10,
                 result_ttl=RESULT_TTL,
                 failure_ttl=FAILURE_TTL,
                 retry=Retry(max=max_retries, interval=intervals) if max_retries else None,
             )
-            for event_id, url in deliveries
+            for event_id, url, site in deliveries
         ]
         return self.webhooks.enqueue_many(data, pipeline=pipeline) if data else []

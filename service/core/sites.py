@@ -286,7 +286,11 @@ class SiteRegistry:
             self.client.hset(keys.site_webhooks(name), url, secret)
 
     def _webhooks(self, data: dict[str, Any]) -> dict[str, str]:
-        raw = cast(dict[bytes, bytes], self.client.hgetall(keys.site_webhooks(data["name"])))
+        return self.receivers(data["name"])
+
+    def receivers(self, name: str) -> dict[str, str]:
+        """A site's own webhook receivers, URL -> ``whsec_`` secret (one HGETALL)."""
+        raw = cast(dict[bytes, bytes], self.client.hgetall(keys.site_webhooks(name)))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     def revoke(self, name: str) -> None:

@@ -110,12 +110,13 @@ def test_comments_received_by_outcome(families: dict[str, Metric]) -> None:
     assert by_outcome == {"accepted": ACCEPTED, "captcha_invalid": 1, "invalid": 1}
 
 
-def test_decisions_by_status_and_reason(families: dict[str, Metric]) -> None:
+def test_decisions_by_site_status_and_reason(families: dict[str, Metric]) -> None:
     family = families["commentgate_decisions"]
     assert family.type == "counter"
     samples = values(family, "_total")
     assert samples, "no decisions counted"
     assert {dict(k)["status"] for k in samples} == {"published"}
+    assert {dict(k)["site"] for k in samples} == {"default"}
     assert all(dict(k)["reason"] for k in samples)
     # Every decision has at least one reason; a decision may have several.
     assert sum(samples.values()) >= ACCEPTED

@@ -204,7 +204,7 @@ def test_a_full_redis_refuses_with_503_and_loses_nothing_once_freed(
             time.sleep(0.05)
         wait_for(lambda: outbox.pending(client) == 0, timeout=30, what="the outbox drained")
         assert client.llen(f"rq:queue:{LEARNING}") == 1, "the moderator's labels queued no update"
-        assert client.xlen(keys.FEEDBACK) == len(committed)
+        assert client.xlen(keys.feedback(keys.DEFAULT_SITE)) == len(committed)
         dead = [log.name for proc, log in processes.procs if proc.poll() is not None]
         assert not dead, f"{dead} exited\n{processes.logs()}"
     finally:

@@ -28,15 +28,16 @@ from service.core.moderation import Action, Moderation
 from service.core.queues import LEARNING, Queues
 from service.core.site_labels import SiteLabels
 from service.core.store import Comment, CommentStatus, CommentStore, keys
-from service.core.store.keys import DEFAULT_SITE, LEARNING_SCHEDULED
+from service.core.store.keys import DEFAULT_SITE, learning_cursor, learning_scheduled
 from tests.classifier.conftest import synthetic
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers, wait_for
 from workers import learning
 from workers.feedback import labeller_weights, moderator_weights
-from workers.learning import CURSOR_KEY
 
 BASE_VERSION = load_model().version
+CURSOR_KEY = learning_cursor(DEFAULT_SITE)
+LEARNING_SCHEDULED = learning_scheduled(DEFAULT_SITE)
 
 
 def learn_settings(**extra: Any) -> dict[str, Any]:
@@ -92,7 +93,7 @@ def feedback(
 
 
 def last_feedback_id(redis_client: redis.Redis) -> str:
-    entry_id: bytes = redis_client.xrevrange(keys.FEEDBACK, count=1)[0][0]
+    entry_id: bytes = redis_client.xrevrange(keys.feedback(keys.DEFAULT_SITE), count=1)[0][0]
     return entry_id.decode()
 
 

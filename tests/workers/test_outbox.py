@@ -19,7 +19,7 @@ from rq.job import Job
 from service.core import outbox
 from service.core.queues import LEARNING, WEBHOOKS, Queues
 from service.core.store import keys
-from service.core.store.keys import LEARNING_SCHEDULED
+from service.core.store.keys import DEFAULT_SITE, learning_scheduled
 from tests.conftest import auth, decided, new_comment
 from workers import jobs
 from workers.cli import run_until_stopped
@@ -78,8 +78,8 @@ def test_approve_is_answered_200_when_its_follow_up_cannot_be_queued(
     assert outbox.pending(redis_client) == 2  # the event and the model update
 
     assert jobs.reconcile()["outbox"] == 2
-    [(event_id, url)] = deliveries(redis_client)
-    assert url == HOOK
+    [(event_id, url, site)] = deliveries(redis_client)
+    assert (url, site) == (HOOK, "default")
     event = stored_event(redis_client, event_id)
     assert event["id"] == event_id
     assert event["type"] == "comment.moderated"
@@ -130,7 +130,7 @@ def test_worker_decisions_keep_their_events_when_queueing_fails(
     jobs.reconcile()
     queued = deliveries(redis_client)
     assert len(queued) == 3
-    events = [stored_event(redis_client, event_id) for event_id, _ in queued]
+    events = [stored_event(redis_client, event_id) for event_id, _, _ in queued]
     assert sorted(e["data"]["id"] for e in events) == sorted(ids)
     assert {e["type"] for e in events} == {"comment.published"}
     # Deciding again (a slow worker whose lease expired) decides nothing and sends nothing.
@@ -165,7 +165,7 @@ def test_a_drain_that_fails_before_its_transaction_commits_loses_and_doubles_not
     assert outbox.drain(rt.redis, rt.queues, rt.settings) == 0
     queued = deliveries(redis_client)
     assert len(queued) == 2
-    assert len({event_id for event_id, _ in queued}) == 2
+    assert len({event_id for event_id, _, _ in queued}) == 2
 
 
 def test_a_drain_racing_another_change_to_the_outbox_starts_again(
@@ -195,7 +195,7 @@ def test_a_drain_racing_another_change_to_the_outbox_starts_again(
     assert outbox.drain(rt.redis, rt.queues, rt.settings) == 2
     queued = deliveries(redis_client)
     assert len(queued) == 2
-    assert sorted(stored_event(redis_client, e)["data"]["id"] for e, _ in queued) == sorted(
+    assert sorted(stored_event(redis_client, e)["data"]["id"] for e, _, _ in queued) == sorted(
         [first, second]
     )
 
@@ -208,7 +208,7 @@ def test_learning_flag_is_cleared_when_the_update_job_cannot_be_queued(
     monkeypatch.setattr(type(queues.learning), "enqueue", refuse)
     with pytest.raises(redis.exceptions.OutOfMemoryError):
         queues.enqueue_learning()
-    assert not redis_client.exists(LEARNING_SCHEDULED)
+    assert not redis_client.exists(learning_scheduled(DEFAULT_SITE))
 
 
 def test_worker_and_scheduler_loops_start_again_after_redis_refuses_writes() -> None:

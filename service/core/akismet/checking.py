@@ -284,6 +284,9 @@ class AkismetChecker:
             decided_at=time.time(),
         )
         settings = self.clients.settings
+        with_events = bool(
+            settings.webhooks or SiteRegistry(self.clients.redis).receivers(comment.site)
+        )
         with self.clients.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.comment(comment.id), mapping=comment.to_redis())  # type: ignore[arg-type]
             created = {comment.id: comment.created_at}
@@ -296,14 +299,20 @@ class AkismetChecker:
             )
             for reason in comment.reasons:
                 counter, field = metrics.Metrics.counter_field(
-                    metrics.DECISIONS, status=comment.status.value, reason=reason
+                    metrics.DECISIONS,
+                    site=comment.site,
+                    status=comment.status.value,
+                    reason=reason,
                 )
                 pipe.hincrby(counter, field, 1)
-            if settings.webhooks:
+            if with_events:
                 event_id, body = events.new_event(f"comment.{comment.status.value}", comment)
-                pipe.xadd(keys.OUTBOX, {"kind": outbox.EVENT, "id": event_id, "body": body})
+                pipe.xadd(
+                    keys.OUTBOX,
+                    {"kind": outbox.EVENT, "id": event_id, "body": body, "site": comment.site},
+                )
             pipe.execute()
-        if settings.webhooks:
+        if with_events:
             outbox.drain_soon(self.clients.redis, self.clients.queues, settings)
         logger.info(
             "Akismet check of site %s: comment %s %s (score %.3f)",

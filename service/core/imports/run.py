@@ -204,7 +204,7 @@ class Importer:
 
 
 def _published(comment: ImportedComment, now: float, site: str) -> Comment:
-    """The published comment an imported ham comment becomes."""
+    """The published comment of ``site`` an imported ham comment becomes."""
     return Comment(
         id=imported_comment_id(comment.key),
         thread=comment.thread,

@@ -195,6 +195,7 @@ class CommentStore:
                 c.created_at,
                 "",  # the approved-authors set is no longer written (commenter tokens)
                 *(event or ("", "")),
+                c.site,
             ]
         decided = self._decide(keys=redis_keys, args=args)
         return [i.decode() if isinstance(i, bytes) else str(i) for i in decided]

@@ -19,7 +19,9 @@ DRAIN_SCHEDULED = PREFIX + "drain:scheduled"  # flag: a scoring job is queued
 #: (service.core.commenter_tokens) replaced it; nothing writes or reads it, and the scripts'
 #: slot for it stays only until they are next reworked. Delete it when upgrading.
 APPROVED_AUTHORS = PREFIX + "authors:approved"
-FEEDBACK = PREFIX + "feedback"  # stream of moderators' labels (approve = ham, spam = spam)
+#: Layout 2's one stream of moderators' labels; layout 3 keeps one per site
+#: (:func:`feedback`) and moves this one to the default site's (store/upgrade.py).
+LEGACY_FEEDBACK = PREFIX + "feedback"
 AUDIT = PREFIX + "audit"  # stream of moderation decisions
 OUTBOX = PREFIX + "outbox"  # stream of follow-up work committed with a state change
 CLIENT_DATA_CURSOR = PREFIX + "privacy:cursor"  # JSON [created_at, id]: IPs hashed up to here
@@ -35,8 +37,8 @@ METRIC_COUNTERS = PREFIX + "metrics:counters"
 METRIC_HISTOGRAMS = PREFIX + "metrics:histograms"
 METRIC_MODELS = PREFIX + "metrics:models"
 SCHEMA = PREFIX + "schema"  # the key layout's version (service.core.store.upgrade)
-LEARNING_SCHEDULED = PREFIX + "learning:scheduled"  # flag: an update job is queued
-LEARNING_CURSOR = PREFIX + "learning:cursor"  # id of the last feedback entry consumed
+#: Layout 2's cursor of the default site's learning (moved to :func:`learning_cursor`).
+LEGACY_LEARNING_CURSOR = PREFIX + "learning:cursor"
 LEARNING_LOCK = PREFIX + "learning:lock"  # + ":<site>": one update at a time per site
 LEARNING_TRAINED = PREFIX + "learning:trained"  # hash site -> history revision last judged
 
@@ -90,6 +92,21 @@ def site_labels(site: str, feature_space: str) -> str:
 def campaigns(site: str) -> str:
     """Stream of a site's moderator-labelled comment signatures (campaign memory)."""
     return site_scoped(site, "campaigns")
+
+
+def feedback(site: str) -> str:
+    """Stream of a site's moderators' labels (approve = ham, spam = spam)."""
+    return site_scoped(site, "feedback")
+
+
+def learning_cursor(site: str) -> str:
+    """Id of the last entry of a site's feedback stream its learning consumed."""
+    return site_scoped(site, "learning:cursor")
+
+
+def learning_scheduled(site: str) -> str:
+    """Flag: an update job of the site's model is queued."""
+    return site_scoped(site, "learning:scheduled")
 
 
 def site_scoped(site: str, name: str) -> str:

@@ -59,15 +59,15 @@ return ids
 #:       comment: its hash, its thread's published zset, its new status's index and
 #:       its site's index of that status
 #: ARGV: decided_at, then per comment: id, status, score, model version,
-#:       reasons (JSON), created_at, e-mail digest ('' for none), event id and event
-#:       body ('' for no event)
+#:       reasons (JSON), created_at, e-mail digest ('' for none), event id, event
+#:       body ('' for no event) and the comment's site (for its event's receivers)
 #: Returns the ids that were decided by this call.
 DECIDE = """
 local decided = {}
 local n = (#KEYS - 4) / 4
 for i = 1, n do
   local ckey, tkey, skey = KEYS[1 + 4 * i], KEYS[2 + 4 * i], KEYS[3 + 4 * i]
-  local a = 2 + (i - 1) * 9
+  local a = 2 + (i - 1) * 10
   local id, status = ARGV[a], ARGV[a + 1]
   if redis.call('HGET', ckey, 'status') == 'pending' then
     redis.call('HSET', ckey, 'status', status, 'score', ARGV[a + 2],
@@ -79,7 +79,8 @@ for i = 1, n do
       if ARGV[a + 6] ~= '' then redis.call('SADD', KEYS[3], ARGV[a + 6]) end
     end
     if ARGV[a + 8] ~= '' then
-      redis.call('XADD', KEYS[4], '*', 'kind', 'event', 'id', ARGV[a + 7], 'body', ARGV[a + 8])
+      redis.call('XADD', KEYS[4], '*', 'kind', 'event', 'id', ARGV[a + 7], 'body', ARGV[a + 8],
+        'site', ARGV[a + 9])
     end
     table.insert(decided, id)
   end
@@ -90,39 +91,42 @@ return decided
 """
 
 
-#: Moderators' decisions on one or more comments: all or nothing. What must follow
-#: goes to the outbox in the same step: each comment's webhook event (with the status
-#: it had) and, for a labelled decision, a model update.
-#: KEYS: pending, inflight, approved-authors, feedback stream, audit stream, the four
-#:       status indexes (published, held, spam, rejected), the site's campaign stream,
-#:       the outbox stream, then per comment its hash, its thread's published zset and
-#:       its site's four status indexes (in the order of the global ones)
+#: Moderators' decisions on one or more comments (of one site or several): all or
+#: nothing. What must follow goes to the outbox in the same step: each comment's webhook
+#: event (with the status it had and its site) and, for a labelled decision, a model
+#: update of each site that got labels.
+#: KEYS: pending, inflight, approved-authors, audit stream, the four status indexes
+#:       (published, held, spam, rejected), the outbox stream, then per comment its
+#:       hash, its thread's published zset, its site's feedback stream, its site's
+#:       campaign stream and its site's four status indexes (in the global ones' order)
 #: ARGV: new status, label ('' | 'ham' | 'spam'), moderator, now, action, campaign
 #:       stream's max length, the events as a JSON array of [id, body] in the order of
 #:       the comments ('' for none), the request id (for the model update), then per
 #:       comment: id, expected status ('' for any), e-mail digest ('' for none),
 #:       campaign signature ('' for none: nothing is added to the campaign stream;
-#:       only labelled decisions carry one), its site (for the audit log)
+#:       only labelled decisions carry one), its site
 #: Returns {'ok', from1, from2, ...} or {'failed', id, 'missing' | 'conflict', current}
 MODERATE = """
 local new, label, who, now, action = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local n = (#KEYS - 11) / 6
+local n = (#KEYS - 9) / 8
 local before = {}
 for i = 1, n do
   local a = 9 + (i - 1) * 5
-  local current = redis.call('HGET', KEYS[6 + 6 * i], 'status')
+  local current = redis.call('HGET', KEYS[2 + 8 * i], 'status')
   if not current then return {'failed', ARGV[a], 'missing', ''} end
   if ARGV[a + 1] ~= '' and ARGV[a + 1] ~= current then
     return {'failed', ARGV[a], 'conflict', current}
   end
   before[i] = current
 end
-local indexes = {published = KEYS[6], held = KEYS[7], spam = KEYS[8], rejected = KEYS[9]}
+local indexes = {published = KEYS[5], held = KEYS[6], spam = KEYS[7], rejected = KEYS[8]}
+local labelled, sites = {}, {}
 for i = 1, n do
   local a = 9 + (i - 1) * 5
-  local id, ckey, tkey = ARGV[a], KEYS[6 + 6 * i], KEYS[7 + 6 * i]
-  local own = {published = KEYS[8 + 6 * i], held = KEYS[9 + 6 * i], spam = KEYS[10 + 6 * i],
-    rejected = KEYS[11 + 6 * i]}
+  local id, site = ARGV[a], ARGV[a + 4]
+  local ckey, tkey = KEYS[2 + 8 * i], KEYS[3 + 8 * i]
+  local own = {published = KEYS[6 + 8 * i], held = KEYS[7 + 8 * i], spam = KEYS[8 + 8 * i],
+    rejected = KEYS[9 + 8 * i]}
   local created = redis.call('HGET', ckey, 'created_at')
   redis.call('HSET', ckey, 'status', new, 'moderated_by', who, 'moderated_at', now,
     'moderation_action', action)
@@ -142,25 +146,29 @@ for i = 1, n do
     redis.call('ZREM', tkey, id)
   end
   if label ~= '' then
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'comment_id', id,
-      'label', label, 'moderator', who, 'at', now)
+    redis.call('XADD', KEYS[4 + 8 * i], 'MAXLEN', '~', 100000, '*', 'comment_id', id,
+      'label', label, 'moderator', who, 'at', now, 'site', site)
     if ARGV[a + 3] ~= '' then
-      redis.call('XADD', KEYS[10], 'MAXLEN', '~', ARGV[6], '*', 'key', id, 'label', label,
-        'moderator', who, 'sig', ARGV[a + 3])
+      redis.call('XADD', KEYS[5 + 8 * i], 'MAXLEN', '~', ARGV[6], '*', 'key', id,
+        'label', label, 'moderator', who, 'sig', ARGV[a + 3])
+    end
+    if not labelled[site] then
+      labelled[site] = true
+      sites[#sites + 1] = site
     end
   end
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', 1000000, '*', 'at', now, 'moderator', who,
-    'comment_id', id, 'action', action, 'from', before[i], 'to', new, 'site', ARGV[a + 4])
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', 1000000, '*', 'at', now, 'moderator', who,
+    'comment_id', id, 'action', action, 'from', before[i], 'to', new, 'site', site)
 end
 if ARGV[7] ~= '' then
   local evs = cjson.decode(ARGV[7])
   for i = 1, n do
-    redis.call('XADD', KEYS[11], '*', 'kind', 'event', 'id', evs[i][1], 'body', evs[i][2],
-      'previous', before[i])
+    redis.call('XADD', KEYS[9], '*', 'kind', 'event', 'id', evs[i][1], 'body', evs[i][2],
+      'previous', before[i], 'site', ARGV[9 + (i - 1) * 5 + 4])
   end
 end
-if label ~= '' then
-  redis.call('XADD', KEYS[11], '*', 'kind', 'learning', 'request_id', ARGV[8])
+for _, site in ipairs(sites) do
+  redis.call('XADD', KEYS[9], '*', 'kind', 'learning', 'request_id', ARGV[8], 'site', site)
 end
 local out = {'ok'}
 for i = 1, n do out[#out + 1] = before[i] end

@@ -1,7 +1,8 @@
 """Moving keys of an earlier layout to where this version keeps them.
 
-Before sites, the model registry, the block and allow lists (layout 1) and the
-threads' published indexes (``cg:thread:*``, layout 2) were global. They are the
+Before sites, the model registry, the block and allow lists, the threads' published
+indexes, the moderators' labels and the learning's cursor were global (``cg:models:*``,
+``cg:list:*``, ``cg:thread:*``, ``cg:feedback``, ``cg:learning:cursor``). They are the
 default site's now, under ``cg:sites:default:``. :func:`upgrade_keys` renames what an
 earlier version left, once: the web app, the workers and the command line call it when
 they start, and it costs one GET once done (``cg:schema`` holds the layout's version).
@@ -36,6 +37,9 @@ _MOVED_KEYS = {
     PREFIX + "models:index": keys.models_index(DEFAULT_SITE),
     PREFIX + "models:current": keys.models_current(DEFAULT_SITE),
     PREFIX + "models:history": keys.models_history(DEFAULT_SITE),
+    # layout 2 -> 3: labels and the learning's cursor per site
+    keys.LEGACY_FEEDBACK: keys.feedback(DEFAULT_SITE),
+    keys.LEGACY_LEARNING_CURSOR: keys.learning_cursor(DEFAULT_SITE),
 }
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import redis
 from flask.testing import FlaskClient
+from rq.job import Job
 
 from classifier import load_model
 from service.core.queues import LEARNING
 from service.core.site_labels import SiteLabels
-from service.core.store.keys import LEARNING_SCHEDULED
+from service.core.store.keys import learning_scheduled
 from tests.conftest import run_commentgate, settings_env
 from tests.service.core.imports.exports import (
     WXR_TAIL,
@@ -79,7 +80,9 @@ def test_wordpress_records_labels_once_and_queues_learning(
     assert "import: 100% of blog.xml" in result.stderr
     assert history_size(redis_client, "blog") == 2
     assert redis_client.llen(f"rq:queue:{LEARNING}") == 1
-    assert redis_client.exists(LEARNING_SCHEDULED)
+    assert redis_client.exists(learning_scheduled("blog"))  # the update of that site
+    job = Job.fetch(redis_client.lindex(f"rq:queue:{LEARNING}", 0).decode(), redis_client)
+    assert list(job.args) == ["blog"]
     again = run_commentgate(redis_url, "import", "wordpress", str(export), "--site", "blog")
     assert again.returncode == 0, again.stderr
     assert again.stdout == result.stdout

@@ -1,4 +1,5 @@
-"""``commentgate model list / show / rollback / history``, through the real console script."""
+"""``commentgate model list / show / promote / rollback / history [--site]``, through the
+real console script."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import subprocess
 import redis
 
 from service.core.model_registry import BASE, CANDIDATE, REFUSED, ModelRegistry
+from service.core.sites import SiteRegistry
+from service.core.store.keys import DEFAULT_SITE
 from tests.conftest import run_commentgate
 
 
@@ -19,8 +22,8 @@ def card(version: str, **extra: object) -> dict[str, object]:
     return {"model_version": version, "thresholds": {}, "libraries": {}, "sha256": "x"} | extra
 
 
-def seed(redis_client: redis.Redis) -> ModelRegistry:
-    registry = ModelRegistry(redis_client)
+def seed(redis_client: redis.Redis, site: str = DEFAULT_SITE) -> ModelRegistry:
+    registry = ModelRegistry(redis_client, site=site)
     registry.put("cg-a", b"a", card("cg-a", metrics={"roc_auc": 0.99}), status=BASE)
     learnt = card(
         "cg-a+u1",
@@ -62,7 +65,7 @@ def test_rollback(redis_url: str, redis_client: redis.Redis) -> None:
     registry = seed(redis_client)
     result = run(redis_url, "rollback", "cg-a")
     assert result.returncode == 0, result.stderr
-    assert "current model: cg-a (was cg-a+u1)" in result.stdout
+    assert "current model of site default: cg-a (was cg-a+u1)" in result.stdout
     assert registry.current() == "cg-a"
     history = run(redis_url, "history")
     assert "rollback  cg-a  (was cg-a+u1)  by cli:" in history.stdout
@@ -92,3 +95,34 @@ def test_show_prints_the_card(redis_url: str, redis_client: redis.Redis) -> None
     result = run(redis_url, "show", "cg-a+u1")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["model_version"] == "cg-a+u1"
+
+
+def test_site_option_chooses_the_sites_registry(redis_url: str, redis_client: redis.Redis) -> None:
+    SiteRegistry(redis_client).add("blog", url="https://blog.example/")
+    blog = seed(redis_client, "blog")
+    default = ModelRegistry(redis_client)
+    assert run(redis_url, "list").stdout.startswith("no model versions")  # default site's
+    listed = run(redis_url, "list", "--json", "--site", "blog")
+    assert listed.returncode == 0, listed.stderr
+    assert [json.loads(line)["version"] for line in listed.stdout.splitlines()] == [
+        "cg-a",
+        "cg-a+u1",
+        "cg-a+u2",
+    ]
+    back = run(redis_url, "rollback", "cg-a", "--site", "blog")
+    assert back.returncode == 0, back.stderr
+    assert "current model of site blog: cg-a (was cg-a+u1)" in back.stdout
+    assert (blog.current(), default.current()) == ("cg-a", None)
+    again = run(redis_url, "promote", "cg-a+u1", "--site", "blog")
+    assert again.returncode == 0, again.stderr
+    assert (blog.current(), default.current()) == ("cg-a+u1", None)
+    history = run(redis_url, "history", "--site", "blog")
+    assert "promote   cg-a+u1  (was cg-a)  by cli:" in history.stdout
+    assert run(redis_url, "history").stdout == ""  # nothing happened to the default site's
+
+
+def test_an_unknown_site_is_a_one_line_error(redis_url: str, redis_client: redis.Redis) -> None:
+    for args in (("list", "--site", "nope"), ("promote", "cg-a", "--site", "nope")):
+        result = run(redis_url, *args)
+        assert result.returncode == 1
+        assert result.stderr.strip() == "Error: no site named 'nope' (see `commentgate sites list`)"

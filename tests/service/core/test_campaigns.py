@@ -126,7 +126,7 @@ def test_reject_and_short_comments_record_no_signature(
     act(client, tokens["moderator"], decided(redis_client, "held", body=CAMPAIGN), "reject")
     act(client, tokens["moderator"], decided(redis_client, "held", body="so true"), "spam")
     assert redis_client.xlen(STREAM) == 0
-    assert redis_client.xlen(keys.FEEDBACK) == 1  # the label is still feedback
+    assert redis_client.xlen(keys.feedback(keys.DEFAULT_SITE)) == 1  # the label is still feedback
 
 
 def test_a_refused_bulk_decision_records_no_signature(
@@ -142,7 +142,7 @@ def test_a_refused_bulk_decision_records_no_signature(
     )
     assert conflict.status_code == 409
     assert redis_client.xlen(STREAM) == 0
-    assert redis_client.xlen(keys.FEEDBACK) == 0
+    assert redis_client.xlen(keys.feedback(keys.DEFAULT_SITE)) == 0
     assert {redis_client.hget(keys.comment(i), "status") for i in ids} == {b"held"}
     done = client.post(
         "/api/v1/moderation/bulk", json={"ids": ids, "action": "spam"}, headers=headers
@@ -190,6 +190,6 @@ def test_a_comment_gone_inside_the_script_records_nothing(redis_client: redis.Re
     with pytest.raises(UnknownCommentError):
         Moderation(redis_client, Stale(redis_client)).act(ids, Action.SPAM, "mia")
     assert redis_client.xlen(STREAM) == 0
-    assert redis_client.xlen(keys.FEEDBACK) == 0
+    assert redis_client.xlen(keys.feedback(keys.DEFAULT_SITE)) == 0
     assert redis_client.xlen(keys.AUDIT) == 0
     assert redis_client.hget(keys.comment(ids[0]), "status") == b"held"

@@ -65,3 +65,16 @@ def test_the_default_site_gets_its_own_status_indexes(redis_client: redis.Redis)
     upgrade_keys(redis_client)
     assert redis_client.zcard(keys.site_status_index(DEFAULT_SITE, "held")) == 2
     assert not redis_client.exists(keys.site_status_index(DEFAULT_SITE, "spam"))
+
+
+def test_layout_2s_labels_and_learning_cursor_become_the_default_sites(
+    redis_client: redis.Redis,
+) -> None:
+    redis_client.set(keys.SCHEMA, 2)  # a database written by the version before this one
+    entry = redis_client.xadd("cg:feedback", {"comment_id": "c1", "label": "spam"})
+    redis_client.set("cg:learning:cursor", entry)
+    assert upgrade_keys(redis_client) == 2
+    assert redis_client.xlen(keys.feedback(DEFAULT_SITE)) == 1
+    assert redis_client.get(keys.learning_cursor(DEFAULT_SITE)) == entry
+    assert not redis_client.exists("cg:feedback", "cg:learning:cursor")
+    assert upgrade_keys(redis_client) == 0

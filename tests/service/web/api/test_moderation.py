@@ -163,7 +163,7 @@ def test_actions_from_any_state(
     ]
     assert counts[end] == 1
     assert sum(counts.values()) == 1
-    feedback = redis_client.xrange(keys.FEEDBACK)
+    feedback = redis_client.xrange(keys.feedback(keys.DEFAULT_SITE))
     if label is None:
         assert feedback == []
     else:
@@ -196,7 +196,8 @@ def test_approve_enqueues_learning_and_a_webhook_event(
     [job_id] = [j.decode() for j in redis_client.lrange("rq:queue:commentgate.webhooks", 0, -1)]
     from rq.job import Job
 
-    event_id, _url = Job.fetch(job_id, connection=redis_client).args
+    event_id, _url, site = Job.fetch(job_id, connection=redis_client).args
+    assert site == "default"
     event = json.loads(redis_client.get(f"cg:event:{event_id}") or b"{}")
     assert event["type"] == "comment.moderated"
     assert event["data"]["id"] == comment_id
