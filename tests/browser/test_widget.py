@@ -26,7 +26,8 @@ import pytest
 import redis
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Route, expect
 
-from service.core.store import keys
+from service.core.sites import SiteRegistry
+from service.core.store import CommentStore, keys
 from tests.browser.conftest import (
     _GUARD,
     PLAYWRIGHT_TIMEOUT_MS,
@@ -554,8 +555,10 @@ def test_strings_follow_the_page_language(
 
 
 def test_the_site_attribute_is_sent_with_every_request(
-    visitor: Visitor, commentgate: LiveServer, host_site: HostSite
+    visitor: Visitor, commentgate: LiveServer, host_site: HostSite, redis_client: redis.Redis
 ) -> None:
+    """A site's widget posts to that site, from the origin the site allows."""
+    SiteRegistry(redis_client).add("blog", url=host_site.origin + "/")
     requests: list[Request] = []
     visitor.context.on("request", lambda request: requests.append(request))
     page = visitor.open(serve(host_site, commentgate, site="blog"))
@@ -571,6 +574,9 @@ def test_the_site_attribute_is_sent_with_every_request(
     posted = [r for r in api if r.method == "POST"]
     assert posted
     assert posted[0].post_data_json["site"] == "blog"
+    stored = CommentStore(redis_client).get(posted[0].response().json()["id"])
+    assert stored is not None
+    assert stored.site == "blog"
 
 
 def test_the_theme_comes_from_the_host_pages_custom_properties(

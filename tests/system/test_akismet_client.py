@@ -127,7 +127,7 @@ def test_submit_spam_and_ham_relabel_the_comments(
     assert client.submit_ham(**spam) is True
     labels = {
         fields[b"label"].decode(): fields[b"moderator"].decode()
-        for _, fields in redis_client.xrange(keys.FEEDBACK)
+        for _, fields in redis_client.xrange(keys.feedback("garden"))
     }
     assert labels == {"spam": "site:garden", "ham": "site:garden"}
     by_body = {

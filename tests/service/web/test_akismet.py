@@ -289,10 +289,11 @@ def test_the_akismet_api_is_not_in_the_openapi_document(app: Flask) -> None:
 # -- submit-spam and submit-ham -------------------------------------------------------------
 
 
-def feedback(redis_client: redis.Redis) -> list[dict[str, str]]:
+def feedback(redis_client: redis.Redis, site: str = "blog") -> list[dict[str, str]]:
+    """The labels in a site's feedback stream."""
     return [
         {k.decode(): v.decode() for k, v in fields.items()}
-        for _, fields in redis_client.xrange(keys.FEEDBACK)
+        for _, fields in redis_client.xrange(keys.feedback(site))
     ]
 
 
@@ -353,7 +354,8 @@ def test_a_site_cannot_report_another_sites_comment(
     comment = CommentStore(redis_client).get(guid)
     assert comment is not None
     assert comment.status.value == "published"
-    (label,) = feedback(redis_client)
+    assert feedback(redis_client) == []  # nothing for blog: a new comment of news
+    (label,) = feedback(redis_client, "news")
     assert label["moderator"] == "site:news"
     assert label["comment_id"] != guid
 
