@@ -136,3 +136,11 @@ def moderator_session(sid: str) -> str:
 def site_webhooks(site: str) -> str:
     """Hash of a site's own webhook receivers: URL -> ``whsec_`` secret."""
     return site_scoped(site, "webhooks")
+
+
+def form_retry(retry_id: str) -> str:
+    """JSON of a comment form a browser posted and the intake refused, for its next page.
+
+    Expires after a few minutes (service.web.pages.form_state.RETRY_TTL_SECONDS).
+    """
+    return f"{PREFIX}form-retry:{retry_id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 from flask import Blueprint, Response, g, redirect, request
@@ -223,13 +223,19 @@ def _status_url(comment_id: str) -> str:
 
 
 def _back_to(comment: Comment) -> str:
-    """Where a browser goes after posting a form: the page it came from."""
+    """Where a browser goes after posting a form: the page it came from.
+
+    On the demo page, a ``retry=`` (a refused form shown again) is left behind.
+    """
     target = request.referrer or comment.thread
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https") and not target.startswith("/"):
         target = "/"
         parts = urlsplit(target)
-    query = "&".join(filter(None, [parts.query, urlencode({"comment": comment.id})]))
+    kept = parts.query
+    if comment.thread == DEMO_THREAD and "retry=" in kept:
+        kept = urlencode([(k, v) for k, v in parse_qsl(kept) if k != "retry"])
+    query = "&".join(filter(None, [kept, urlencode({"comment": comment.id})]))
     return parts._replace(query=query, fragment="comment-status").geturl()
 
 

@@ -187,7 +187,9 @@ ROUTES: dict[tuple[str, str], Operation] = {
         {
             202: Reply("Stored and queued for scoring.", m.CommentAccepted, headers=("Location",)),
             303: _page(
-                "A browser's form post: back to its page, with `?comment=<id>`.", "Location"
+                "A browser's form post: back to its page, with `?comment=<id>`; a refused "
+                "demo-page form: back to the demo page, with `?retry=<id>`.",
+                "Location",
             ),
             400: _html(MALFORMED),
             413: _html(TOO_LARGE),
@@ -203,7 +205,8 @@ ROUTES: dict[tuple[str, str], Operation] = {
         },
         description=(
             "Send JSON, or a form. A browser posting a plain form (Accept preferring "
-            "text/html) is answered with a 303 redirect or with an HTML error page."
+            "text/html) is answered with a 303 redirect or with an HTML error page "
+            "(post/redirect/get for the demo page's form)."
         ),
         body=s.CommentSubmission,
         body_media=(JSON, FORM, MULTIPART),
