@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from service.core.store import keys
 from tests.browser.conftest import GuardedPage, Workers
 from tests.conftest import REPO_ROOT, solve
 
@@ -128,11 +130,9 @@ def test_hostile_names_bodies_and_urls_are_shown_as_text(
     assert not [u for u in guard.requests if urlsplit(u).path.rstrip("/").endswith("/x")]
 
 
-def test_wrong_captcha_shows_the_form_again_with_the_input_kept(
-    guarded_page: GuardedPage,
+def test_wrong_captcha_sends_the_browser_back_to_the_page_with_the_input_kept(
+    page: Page, redis_client: Any
 ) -> None:
-    page = guarded_page.page
-    guarded_page.guard.allow_http_error(422, r"/api/v1/comments$")
     body = "First attempt at a comment, with a typo in the sum."
     page.goto("/")
     fill_comment(
@@ -143,22 +143,39 @@ def test_wrong_captcha_shows_the_form_again_with_the_input_kept(
     field(page, "Spam check").fill(wrong)
     with page.expect_response(re.compile(r"/api/v1/comments$")) as posted:
         page.get_by_role("button", name="Post Comment").click()
-    assert posted.value.status == 422
+    assert posted.value.status == 303
+    # Post/redirect/get: the address bar shows the demo page, not the intake.
+    page.wait_for_url(re.compile(r"/\?retry=[\w-]+#respond$"))
+    expect(page).to_have_title(re.compile(r"^Error: Hello, world"))
 
-    expect(page.get_by_role("alert")).to_contain_text("was not right")
-    captcha = field(page, "Spam check")
-    expect(captcha).to_have_value("")
-    expect(captcha).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#captcha-answer-error")).to_contain_text("was not right")
-    expect(field(page, "Comment")).to_have_value(body)
-    expect(field(page, "Name")).to_have_value("Ada")
-    expect(field(page, "Email")).to_have_value("ada@example.org")
-    expect(field(page, "Website")).to_have_value("https://ada.example")
-    assert page.locator("input[name=captcha_token]").input_value() != first_token
+    def expect_the_form_shown_again() -> None:
+        expect(page.get_by_role("alert")).to_contain_text("was not right")
+        captcha = field(page, "Spam check")
+        expect(captcha).to_have_value("")
+        expect(captcha).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#captcha-answer-error")).to_contain_text("was not right")
+        expect(field(page, "Comment")).to_have_value(body)
+        expect(field(page, "Name")).to_have_value("Ada")
+        expect(field(page, "Email")).to_have_value("ada@example.org")
+        expect(field(page, "Website")).to_have_value("https://ada.example")
+        assert page.locator("input[name=captcha_token]").input_value() != first_token
 
-    captcha.fill(captcha_answer(page))
+    expect_the_form_shown_again()
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.reload()  # a GET of the demo page: nothing is posted again
+    expect_the_form_shown_again()
+    assert posts == []
+    assert redis_client.zcard(keys.PENDING) == 0
+    assert list(redis_client.scan_iter(keys.comment("*"))) == []
+
+    field(page, "Spam check").fill(captcha_answer(page))
     post_comment(page)
+    assert "retry=" not in page.url
     expect(page.locator("#comment-status")).to_have_text("Your comment is awaiting moderation.")
+    expect(page.locator("#form-errors")).to_have_count(0)
+    expect(field(page, "Comment")).to_have_value("")
+    assert redis_client.zcard(keys.PENDING) == 1
 
 
 def test_the_form_works_with_the_keyboard_alone(page: Page) -> None:

@@ -171,3 +171,11 @@ def akismet_fingerprint(site: str, digest: str) -> str:
     find the comment by its content, author and address (service.core.akismet).
     """
     return site_scoped(site, f"akismet:{digest}")
+
+
+def form_retry(retry_id: str) -> str:
+    """JSON of a comment form a browser posted and the intake refused, for its next page.
+
+    Expires after a few minutes (service.web.pages.form_state.RETRY_TTL_SECONDS).
+    """
+    return f"{PREFIX}form-retry:{retry_id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 from flask import Blueprint, Response, g, redirect, request
@@ -119,7 +119,11 @@ _POSTED_ID = ("The id the submission was answered with.", COMMENT_ID[1])
     media=(JSON, FORM, MULTIPART),
     responses={
         202: Reply("Stored and queued for scoring.", CommentAccepted, headers=("Location",)),
-        303: page("A browser's form post: back to its page, with `?comment=<id>`.", "Location"),
+        303: page(
+            "A browser's form post: back to its page, with `?comment=<id>`; a refused "
+            "demo-page form: back to the demo page, with `?retry=<id>`.",
+            "Location",
+        ),
         400: MALFORMED.also_html(),
         401: problem("The site key is not valid (unknown or revoked)."),
         403: problem("The post names a site that does not allow its origin.").also_html(),
@@ -139,7 +143,8 @@ def create() -> ResponseReturnValue:
     """Submit a comment.
 
     Send JSON, or a form. A browser posting a plain form (Accept preferring text/html)
-    is answered with a 303 redirect or with an HTML error page. A site's own server
+    is answered with a 303 redirect or with an HTML error page (post/redirect/get for
+    the demo page's form). A site's own server
     posts with its site key and may say whose comment it is (`user_ip`, `user_agent`,
     `referrer`); it relays the captcha its page got, unless the site verifies its own
     challenge.
@@ -304,13 +309,19 @@ def _status_url(comment_id: str) -> str:
 
 
 def _back_to(comment: Comment) -> str:
-    """Where a browser goes after posting a form: the page it came from."""
+    """Where a browser goes after posting a form: the page it came from.
+
+    On the demo page, a ``retry=`` (a refused form shown again) is left behind.
+    """
     target = request.referrer or comment.thread
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https") and not target.startswith("/"):
         target = "/"
         parts = urlsplit(target)
-    query = "&".join(filter(None, [parts.query, urlencode({"comment": comment.id})]))
+    kept = parts.query
+    if comment.thread == DEMO_THREAD and "retry=" in kept:
+        kept = urlencode([(k, v) for k, v in parse_qsl(kept) if k != "retry"])
+    query = "&".join(filter(None, [kept, urlencode({"comment": comment.id})]))
     return parts._replace(query=query, fragment="comment-status").geturl()
 
 

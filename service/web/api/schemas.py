@@ -469,6 +469,13 @@ class DemoPageQuery(BaseModel):
 
     cursor: str | None = Field(None, description="Show the comments after this cursor.")
     comment: str | None = Field(None, description="Say what became of this comment.")
+    retry: str | None = Field(
+        None,
+        description=(
+            "Show again the comment form the intake refused (input and messages, kept "
+            "for 10 minutes); unknown or expired: an empty form."
+        ),
+    )
 
 
 class QueueFilter(BaseModel):

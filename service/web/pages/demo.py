@@ -18,10 +18,8 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -32,6 +30,7 @@ from service.core.captcha import Challenge
 from service.core.store import Comment, CommentStatus, InvalidCursorError, keys
 from service.web.api.schemas import ID_PATTERN
 from service.web.pages.common import render_error_page, render_page
+from service.web.pages.form_state import FormState, load_form
 from service.web.pages.moderate.session import secure_cookies
 from service.web.services import services
 
@@ -61,38 +60,6 @@ TOKEN_COOKIE = "cg_demo_commenter"  # noqa: S105 - a cookie name
 #: What a token may look like (the intake's ``commenter_token`` field): anything else in
 #: the cookie is left out of the form rather than turned into a refused post.
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_.-]{1,1024}$")
-
-#: Form field name -> id of its input in the demo form.
-FIELD_IDS: dict[str, str] = {
-    "body": "comment",
-    "author_name": "author",
-    "author_email": "email",
-    "author_url": "url",
-    "captcha_answer": "captcha-answer",
-    "captcha_token": "captcha-answer",
-}
-#: Form field name -> label people see (used in error messages).
-FIELD_LABELS: dict[str, str] = {
-    "body": "Comment",
-    "author_name": "Name",
-    "author_email": "Email",
-    "author_url": "Website",
-    "captcha_answer": "Spam check",
-    "captcha_token": "Spam check",
-    "thread": "Post",
-    "parent_id": "Reply",
-}
-#: Fields whose input is kept when the form is shown again with errors.
-KEPT_FIELDS = ("body", "author_name", "author_email", "author_url")
-
-#: What to tell people for each reason a captcha was not accepted.
-CAPTCHA_MESSAGES: dict[str, str] = {
-    "wrong_answer": "That answer to the spam check was not right. Please answer the new question.",
-    "expired": "The spam-check question expired. Please answer the new one.",
-    "reused": "That spam-check question was already used. Please answer the new one.",
-    "missing": "Please answer the spam-check question.",
-    "forged": "The spam-check question could not be checked. Please answer the new one.",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,84 +109,6 @@ class Notice:
     published: bool
     message: str
     comment_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class FieldProblem:
-    """One problem with the form, for the error summary."""
-
-    field_id: str
-    message: str
-
-
-@dataclass(frozen=True)
-class FormState:
-    """What the comment form shows: kept values and per-field messages."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    problems: list[FieldProblem] = field(default_factory=list)
-
-    @classmethod
-    def from_problem(cls, body: Mapping[str, Any], form: Mapping[str, str]) -> FormState:
-        """The form to show again after a failed post.
-
-        Args:
-            body: The problem body (``errors``, and ``reason`` for captcha problems).
-            form: The submitted form fields.
-
-        Returns:
-            The user's input (never the captcha answer or honeypot) and the messages,
-            keyed by input id.
-        """
-        values = {name: str(form.get(name, "")) for name in KEPT_FIELDS}
-        errors: dict[str, str] = {}
-        problems: list[FieldProblem] = []
-        raw_errors = body.get("errors")
-        for name, message in (raw_errors if isinstance(raw_errors, dict) else {}).items():
-            field_id = FIELD_IDS.get(name, "commentform")
-            if name in ("captcha_answer", "captcha_token"):
-                sentence = CAPTCHA_MESSAGES.get(
-                    str(body.get("reason", "")), CAPTCHA_MESSAGES["missing"]
-                )
-            else:
-                sentence = describe_error(name, str(message))
-            if field_id in errors:
-                continue
-            errors[field_id] = sentence
-            problems.append(FieldProblem(field_id=field_id, message=sentence))
-        if not problems:
-            detail = str(body.get("detail") or "The comment could not be posted.")
-            problems.append(FieldProblem(field_id="commentform", message=sentence_case(detail)))
-        return cls(values=values, errors=errors, problems=problems)
-
-
-def describe_error(name: str, message: str) -> str:
-    """Turn a field name and a validation message into a sentence.
-
-    Args:
-        name: The form field's name, e.g. ``author_email``.
-        message: The validator's message, e.g. ``"is required"``.
-
-    Returns:
-        E.g. ``"Name is required."``.
-    """
-    label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
-    text = message.strip().rstrip(".")
-    if text.lower() == "field required":
-        text = "is required"
-    if text.startswith(("is ", "must ")):
-        return f"{label} {text}."
-    return f"{label}: {text[:1].lower()}{text[1:]}."
-
-
-def sentence_case(text: str) -> str:
-    """Capitalise ``text`` and end it with a full stop."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def safe_url(url: str) -> str | None:
@@ -347,7 +236,7 @@ def render_demo(
     """Render the demo post.
 
     Args:
-        status_code: HTTP status (422 when the form is shown again with errors).
+        status_code: HTTP status (422 when the intake's own response shows the form again).
         form: Values and messages for the form; empty by default.
         challenge: The captcha to show; a fresh one by default.
         cursor: Show the page of comments after this cursor.
@@ -385,14 +274,20 @@ def render_demo(
 
 @bp.get("/")
 def demo_post() -> Response:
-    """The demo blog post with its comments and comment form."""
+    """The demo blog post with its comments and comment form.
+
+    ``?retry=<id>`` shows the form the intake refused again (its input and messages,
+    with a fresh captcha): see :mod:`service.web.pages.form_state`.
+    """
     posted = request.args.getlist("comment")
     # The intake appends ``comment=`` to the Referer: after a second post the newest is last.
     notice = notice_for(posted[-1]) if posted else None
     cursor = request.args.get("cursor") or None
+    retry_id = request.args.get("retry", "")
     try:
+        form = load_form(services().redis, retry_id) if retry_id and not posted else None
         token = earned_token(notice.comment_id) if notice and notice.published else None
-        response = render_demo(cursor=cursor, notice=notice, commenter_token=token)
+        response = render_demo(cursor=cursor, notice=notice, form=form, commenter_token=token)
     except InvalidCursorError:
         logger.info("demo page asked for an invalid comments cursor")
         return render_error_page(

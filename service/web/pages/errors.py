@@ -3,8 +3,11 @@
 :func:`service.web.problems.problem_response` calls :func:`render_form_problem` instead
 of answering with problem JSON when the client is a browser posting a plain form
 (:func:`service.web.api.request_body.wants_html`). A failed comment from the demo page
-gets the demo page back with the input kept, messages next to the fields and a fresh
-captcha; anything else gets a short page listing the problems with a link back.
+is sent back to it (a 303 to ``/?retry=<id>#respond``, post/redirect/get), where the
+form shows again with the input kept, messages next to the fields and a fresh captcha
+(:mod:`service.web.pages.form_state`). Should Redis fail to keep the form, the demo page
+is the intake's own answer, as a 422; anything else gets a short page listing the
+problems with a link back.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from flask import Response, request, url_for
 
 from service.core.captcha import Challenge
 from service.web.pages.common import render_error_page
-from service.web.pages.demo import DEMO_THREAD, FieldProblem, FormState, render_demo, sentence_case
+from service.web.pages.demo import DEMO_THREAD, render_demo
+from service.web.pages.form_state import FieldProblem, FormState, save_form, sentence_case
+from service.web.services import services
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +54,15 @@ def render_form_problem(
         headers: Headers the problem response would carry (``Retry-After``, ``Allow``).
 
     Returns:
-        An HTML response with the problem's status code.
+        A 303 back to the demo page for a refused demo form, else an HTML response with
+        the problem's status code.
     """
     code = str(body.get("code", ""))
     if code in REDISPLAY_CODES and _posted_from_demo_page():
+        try:
+            return _back_to_demo(body)
+        except redis.RedisError as exc:
+            logger.warning("could not keep the refused demo form (%s); showing it at once", exc)
         try:
             return _redisplay_demo(body, headers)
         except redis.RedisError as exc:
@@ -80,6 +90,18 @@ def _posted_from_demo_page() -> bool:
         and parts.netloc == request.host
         and parts.path == url_for("pages.demo_post")
     )
+
+
+def _back_to_demo(body: Mapping[str, Any]) -> Response:
+    """Keep the refused form and send the browser back to the demo page to show it.
+
+    The target is always the demo page itself, built here (never taken from the
+    Referer), so the redirect cannot lead off the site.
+    """
+    retry_id = save_form(services().redis, FormState.from_problem(body, request.form))
+    logger.info("demo form refused (%s); kept as %s", body.get("code"), retry_id)
+    target = url_for("pages.demo_post", retry=retry_id, _anchor="respond")
+    return Response(status=303, headers={"Location": target, "Cache-Control": "no-store"})
 
 
 def _redisplay_demo(body: Mapping[str, Any], headers: Mapping[str, str] | None) -> Response:

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from service.core.store import CommentStatus
 from service.web.pages import DEMO_THREAD, demo
+from service.web.pages.form_state import FieldProblem, FormState, save_form
 from service.web.services import EXTENSION_KEY
 from tests.conftest import solve
 from tests.service.web.pages.conftest import BROWSER, DEMO_REFERER, Page, filled_form
@@ -135,6 +136,26 @@ def test_the_newest_posted_comment_wins(client: FlaskClient, store: Any) -> None
     second = store(status=CommentStatus.HELD)
     page = get_page(client, f"/?comment={first.id}&comment={second.id}")
     assert "awaiting moderation" in page.by_id("comment-status").text
+
+
+def test_a_kept_form_is_shown_from_its_retry_id_but_never_beside_a_notice(
+    app: Flask, client: FlaskClient, store: Any
+) -> None:
+    form = FormState(
+        values={"body": "Typed before", "author_name": "Ada"},
+        errors={"author": "Name is too long."},
+        problems=[FieldProblem("author", "Name is too long.")],
+    )
+    retry_id = save_form(app.extensions[EXTENSION_KEY].redis, form)
+    page = get_page(client, f"/?retry={retry_id}")
+    assert page.form_fields()["body"] == "Typed before"
+    assert page.by_id("author-error").text == "Name is too long."
+    assert page.by_id("form-errors").attrs["role"] == "alert"
+    comment = store(status=CommentStatus.HELD)
+    both = get_page(client, f"/?retry={retry_id}&comment={comment.id}")
+    assert both.has_id("comment-status")
+    assert not both.has_id("form-errors")
+    assert both.form_fields()["body"] == ""
 
 
 @pytest.mark.parametrize("comment_id", ["nope", "A" * 22, "../../etc", "x" * 500])

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.exceptions import TooManyRequests
 
 from service.core.store import keys
+from service.web.pages.form_state import RETRY_TTL_SECONDS
 from tests.service.web.pages.conftest import BROWSER, DEMO_REFERER, Page, filled_form
 
 
@@ -34,10 +38,29 @@ def html_page(response: Any, status: int) -> Page:
     return Page.of(response.get_data(as_text=True))
 
 
-# -- the demo form shown again -----------------------------------------------------------
+# -- the demo form shown again (post/redirect/get) -------------------------------------
 
 
-def test_invalid_fields_show_the_demo_form_again_with_the_input_kept(
+def retry_id_of(response: Any) -> str:
+    """The ``retry`` id of a 303 back to the demo page (checking it is our own page)."""
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    assert response.headers["Cache-Control"] == "no-store"
+    location = urlsplit(response.headers["Location"])
+    assert (location.scheme, location.netloc, location.path) == ("", "", "/")
+    assert location.fragment == "respond"
+    query = parse_qs(location.query)
+    assert list(query) == ["retry"]
+    return query["retry"][0]
+
+
+def retry_page(client: FlaskClient, response: Any) -> Page:
+    """Follow the 303 of a refused demo form and read the page it leads to."""
+    shown = client.get(response.headers["Location"], headers=BROWSER)
+    assert shown.headers["Cache-Control"] == "no-store"
+    return html_page(shown, 200)
+
+
+def test_invalid_fields_send_the_browser_back_to_the_demo_page_with_the_input_kept(
     client: FlaskClient, redis_client: Any
 ) -> None:
     hostile = '"><script>alert(1)</script>'
@@ -50,9 +73,11 @@ def test_invalid_fields_show_the_demo_form_again_with_the_input_kept(
         hp_website="",
     )
     response = post_form(client, fields)
-    page = html_page(response, 422)
-    assert "<script>alert(1)" not in response.get_data(as_text=True)
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    retry_id_of(response)
+    shown = client.get(response.headers["Location"], headers=BROWSER)
+    page = html_page(shown, 200)
+    assert "<script>alert(1)" not in shown.get_data(as_text=True)
+    assert page.select("title")[0].text.startswith("Error: ")
     kept = page.form_fields()
     assert kept["body"] == fields["body"]
     assert kept["author_email"] == "not-an-address"
@@ -72,12 +97,12 @@ def test_invalid_fields_show_the_demo_form_again_with_the_input_kept(
     assert redis_client.zcard(keys.PENDING) == 0
 
 
-def test_a_wrong_captcha_shows_the_demo_form_again_with_a_new_question(
+def test_a_wrong_captcha_sends_the_browser_back_with_a_new_question(
     client: FlaskClient,
 ) -> None:
     fields = demo_form(client, body="Kept body", author_name="Kept name")
     fields["captcha_answer"] = str(int(fields["captcha_answer"]) + 1)
-    page = html_page(post_form(client, fields), 422)
+    page = retry_page(client, post_form(client, fields))
     error = page.by_id("captcha-answer-error").text
     assert error.startswith("That answer to the spam check was not right.")
     answer = page.by_id("captcha-answer")
@@ -86,19 +111,109 @@ def test_a_wrong_captcha_shows_the_demo_form_again_with_a_new_question(
     kept = page.form_fields()
     assert (kept["body"], kept["author_name"]) == ("Kept body", "Kept name")
     assert kept["captcha_token"] != fields["captcha_token"]
+    assert kept["captcha_answer"] == ""
     assert kept["hp_website"] == ""
+
+
+def test_the_kept_form_holds_the_input_and_messages_only_for_a_while(
+    client: FlaskClient, redis_client: Any
+) -> None:
+    fields = demo_form(client, body="Kept body", author_email="ada@example.org")
+    fields["captcha_answer"] = "12345"
+    retry_id = retry_id_of(post_form(client, fields))
+    key = keys.form_retry(retry_id)
+    assert 0 < redis_client.ttl(key) <= RETRY_TTL_SECONDS
+    kept = json.loads(redis_client.get(key))
+    assert kept["values"] == {
+        "body": "Kept body",
+        "author_name": "Ada",
+        "author_email": "ada@example.org",
+        "author_url": "",
+    }
+    assert "12345" not in json.dumps(kept)
+    assert fields["captcha_token"] not in json.dumps(kept)
+
+
+def test_reloading_the_page_shows_the_form_again_and_posts_nothing(
+    client: FlaskClient, redis_client: Any
+) -> None:
+    fields = demo_form(client, author_name="", body="Reloaded body")
+    location = post_form(client, fields).headers["Location"]
+    first = html_page(client.get(location, headers=BROWSER), 200)
+    again = html_page(client.get(location, headers=BROWSER), 200)
+    assert again.form_fields()["body"] == "Reloaded body"
+    assert again.by_id("author-error").text == "Name is required."
+    assert again.form_fields()["captcha_token"] != first.form_fields()["captcha_token"]
+    assert redis_client.zcard(keys.PENDING) == 0
 
 
 def test_the_honeypot_is_never_echoed(client: FlaskClient) -> None:
     fields = demo_form(client, author_name="", hp_website="http://bot.example")
-    page = html_page(post_form(client, fields), 422)
+    page = retry_page(client, post_form(client, fields))
     assert page.form_fields()["hp_website"] == ""
 
 
-def test_the_form_shown_again_can_be_posted_without_a_referer(client: FlaskClient) -> None:
-    """That page lives at the intake's URL and sends no Referer: the next post works."""
+@pytest.mark.parametrize(
+    "referer",
+    [
+        None,
+        "http://localhost/?cursor=abc&retry=old&next=https://evil.example/",
+        "http://localhost/?comment=abcdefgh12345678#comment-status",
+    ],
+)
+def test_the_way_back_is_always_the_demo_page_itself(
+    client: FlaskClient, referer: str | None
+) -> None:
     fields = demo_form(client, author_name="")
-    page = html_page(post_form(client, fields), 422)
+    retry_id_of(post_form(client, fields, referer=referer))
+
+
+def test_the_form_shown_again_posts_and_the_retry_is_left_behind(
+    client: FlaskClient,
+) -> None:
+    fields = demo_form(client, author_name="")
+    location = post_form(client, fields).headers["Location"]
+    page = html_page(client.get(location, headers=BROWSER), 200)
+    retry = filled_form(page, author_name="Ada")
+    again = post_form(client, retry, referer="http://localhost" + location.split("#")[0])
+    assert again.status_code == 303
+    target = urlsplit(again.headers["Location"])
+    assert list(parse_qs(target.query)) == ["comment"]
+    assert target.fragment == "comment-status"
+    notice = html_page(client.get(again.headers["Location"], headers=BROWSER), 200)
+    assert not notice.has_id("form-errors")
+
+
+@pytest.mark.parametrize(
+    "retry_id", ["x", "../../etc/passwd", "A" * 22, "B" * 80, "corrupt-id-0123456"]
+)
+def test_an_unknown_or_expired_retry_shows_the_empty_form(
+    client: FlaskClient, redis_client: Any, retry_id: str
+) -> None:
+    redis_client.set(keys.form_retry("corrupt-id-0123456"), '{"values": [1]')
+    response = client.get("/", query_string={"retry": retry_id}, headers=BROWSER)
+    page = html_page(response, 200)
+    assert not page.has_id("form-errors")
+    assert page.form_fields()["body"] == ""
+    assert not page.select("title")[0].text.startswith("Error")
+
+
+def test_without_redis_to_keep_it_the_form_is_shown_at_once(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis refuses to keep the form: the intake's answer shows it (a 422 at its URL)."""
+
+    def refuse(*_args: Any) -> str:
+        raise redis.ConnectionError("refused for the test")
+
+    monkeypatch.setattr("service.web.pages.errors.save_form", refuse)
+    fields = demo_form(client, author_name="", body="Never lost")
+    response = post_form(client, fields)
+    page = html_page(response, 422)
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert page.form_fields()["body"] == "Never lost"
+    assert page.by_id("author-error").text == "Name is required."
+    # That page lives at the intake's URL and sends no Referer: the next post works.
     retry = filled_form(page, author_name="Ada")
     again = post_form(client, retry, referer=None)
     assert again.status_code == 303
