@@ -38,7 +38,7 @@ def test_linked_documents_and_images_exist() -> None:
 
 #: Subcommands of the README's `.venv/bin/commentgate` lines that the tour runs (the
 #: others need the dataset, an export file or a version number the reader picks).
-TOUR = ("moderators", "model list", "config")
+TOUR = ("sites", "moderators", "model list", "config")
 
 
 def readme_dev_commands() -> list[list[str]]:
@@ -61,7 +61,8 @@ def test_the_readme_shows_commands_that_work_without_an_activated_venv() -> None
     import re
 
     bare = re.findall(
-        r"^commentgate (?:moderators|model|config|dev|import|train|evaluate|score|web|worker)\b",
+        r"^commentgate (?:sites|moderators|model|config|dev|import|train|evaluate|score|web"
+        r"|worker)\b",
         README,
         flags=re.MULTILINE,
     )
@@ -69,7 +70,7 @@ def test_the_readme_shows_commands_that_work_without_an_activated_venv() -> None
     assert "source .venv/bin/activate" in README
     assert "$(BIN)/commentgate dev" in (ROOT / "Makefile").read_text(encoding="utf-8")
     names = {" ".join(argv[1:3]) for argv in readme_dev_commands()}
-    assert {"moderators add", "moderators list", "model list", "config"} <= names
+    assert {"sites add", "moderators add", "moderators list", "model list", "config"} <= names
 
 
 def test_the_production_section_says_how_to_start() -> None:
