@@ -15,7 +15,7 @@ from classifier import CommentInput, SpamModel, count_links, count_phones
 from service.core.campaigns import CampaignMemory
 from service.core.decision import Facts, Policy, decide
 from service.core.store import Comment, CommentStore, Decision
-from service.core.store.lists import ListStore
+from service.core.store.lists import ListMatcher
 
 __all__ = ["SiteJudge", "comment_input"]
 
@@ -34,18 +34,24 @@ def comment_input(comment: Comment) -> CommentInput:
 class SiteJudge:
     """What one site's comments are judged with.
 
+    A snapshot: the caller refreshes the model, campaign memory and lists, and may
+    judge with one judge for as long as it chooses (a worker's batch; a second of the
+    web process's Akismet checks).
+
     Attributes:
         model: The model in use for the site (its base, or its promoted site model).
         policy: The decision policy in force for the site.
         campaigns: The site's campaign memory (refreshed by the caller).
-        lists: The block and allow lists.
+        blocked: The site's block list, compiled.
+        allowed: The site's allow list, compiled.
         store: The comment store (for the commenter tokens' earning comments).
     """
 
     model: SpamModel
     policy: Policy
     campaigns: CampaignMemory
-    lists: ListStore
+    blocked: ListMatcher
+    allowed: ListMatcher
     store: CommentStore
 
     def judge(self, comments: Sequence[Comment]) -> list[Decision]:
@@ -61,8 +67,7 @@ class SiteJudge:
             return []
         assessment = self.model.assess([comment_input(c) for c in comments])
         campaigns = self.campaigns.match_many([c.body for c in comments])
-        blocked = self.lists.matcher("block")
-        allowed = self.lists.matcher("allow")
+        blocked, allowed = self.blocked, self.allowed
         approved = self.store.previously_approved(comments)  # commenter tokens still vouching
         decisions = []
         for comment, score, agree, campaign, earlier in zip(

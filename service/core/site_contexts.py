@@ -12,8 +12,10 @@ each site it meets it keeps, created on first use and cached for the process:
 
 :meth:`SiteContexts.judge` refreshes all of it for one batch of a site's comments: the
 site's record (one HGET and one HGETALL, so a moderator's ``commentgate sites
-configure`` applies from the next batch), the promoted model (one GET) and the campaign
-memory (one XRANGE).
+configure`` applies from the next batch), the promoted model (one GET), the campaign
+memory (one XRANGE) and the lists (two round trips). The judge it returns is a snapshot
+the caller keeps as long as it chooses: a worker for one batch, the web process's
+Akismet checks for a second.
 """
 
 from __future__ import annotations
@@ -124,4 +126,12 @@ class SiteContexts:
         model, _ = ctx.models.refresh()  # one GET: picks up a newly promoted model
         ctx.campaigns.refresh()  # one XRANGE: what moderators labelled since
         policy = ctx.policy(model, self.settings)
-        return SiteJudge(model, policy, ctx.campaigns, ctx.lists, self.store), ctx.site
+        judge = SiteJudge(
+            model,
+            policy,
+            ctx.campaigns,
+            ctx.lists.matcher("block"),  # each one round trip
+            ctx.lists.matcher("allow"),
+            self.store,
+        )
+        return judge, ctx.site

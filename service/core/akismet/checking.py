@@ -1,11 +1,12 @@
 """Synchronous checks: a site's comment judged in the web process, stored with its verdict.
 
 The web process answering ``comment-check`` holds one :class:`AkismetChecker`: the base
-model is loaded once, on the first check, and each site gets its own
-:class:`~service.core.model_holder.ModelHolder` (so a site's promoted model is used),
-campaign memory and lists. A check is judged by :class:`~service.core.judging.SiteJudge`,
-the path the workers use, and stored already decided in one MULTI/EXEC, so moderators
-find it in their queue and correct it like any other comment.
+model is loaded once, on the first check, and each site's judging context (its promoted
+model, campaign memory, lists and settings) is the workers' own
+(:class:`~service.core.site_contexts.SiteContexts`), its judge kept for a second. A
+check is judged by :class:`~service.core.judging.SiteJudge`, the path the workers use,
+and stored already decided in one MULTI/EXEC, so moderators find it in their queue and
+correct it like any other comment.
 
 **What the answer means.** Akismet knows spam (``true``) and not spam (``false``);
 commentgate has a third verdict, *held* for a moderator. A WordPress site files ``true``
@@ -33,18 +34,13 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-import redis
-
 from classifier import SpamModel, load_model
 from service.core import events, metrics, outbox
-from service.core.campaigns import CampaignMemory
 from service.core.decision import Policy, Reason
 from service.core.judging import SiteJudge
-from service.core.model_holder import ModelHolder
-from service.core.model_registry import ModelRegistry
+from service.core.site_contexts import SiteContexts
 from service.core.sites import Site, SiteRegistry, site_key_digest
 from service.core.store import Comment, CommentStatus, Decision, keys
-from service.core.store.lists import LIST_NAMES, ListMatcher, ListName, ListStore
 
 if TYPE_CHECKING:
     from service.core.akismet.fields import Submission
@@ -121,43 +117,6 @@ class Verdict:
         return self.status in (CommentStatus.HELD, CommentStatus.PENDING)
 
 
-class _CachedLists(ListStore):
-    """A site's lists, compiled once per :meth:`refresh` rather than once per comment."""
-
-    def __init__(self, client: redis.Redis, site: str) -> None:
-        super().__init__(client, site)
-        self._compiled: dict[ListName, ListMatcher] = {}
-
-    def refresh(self) -> None:
-        """Read and compile both lists again (two round trips)."""
-        self._compiled = {name: ListStore.matcher(self, name) for name in LIST_NAMES}
-
-    def matcher(self, name: ListName) -> ListMatcher:
-        """The list as compiled by the last :meth:`refresh`."""
-        if name not in self._compiled:
-            self.refresh()
-        return self._compiled[name]
-
-
-@dataclass
-class _SiteState:
-    """What one site's comments are judged with in this process.
-
-    ``fresh_until``: the model version, campaign memory and lists were read from Redis
-    less than :data:`REFRESH_SECONDS` ago, and are used as they are until then.
-    """
-
-    overrides: tuple[object, ...]
-    holder: ModelHolder
-    campaigns: CampaignMemory
-    lists: _CachedLists
-    fresh_until: float = 0.0
-
-
-def _overrides(site: Site) -> tuple[object, ...]:
-    return (site.premoderation, site.publish_below, site.spam_above)
-
-
 class AkismetChecker:
     """Judges and stores the comments that sites send through the Akismet protocol.
 
@@ -171,7 +130,8 @@ class AkismetChecker:
         self.clients = clients
         self._base = base
         self._lock = threading.Lock()
-        self._sites: dict[str, _SiteState] = {}
+        self._contexts: SiteContexts | None = None
+        self._judges: dict[str, tuple[float, SiteJudge]] = {}
         self._keys: dict[str, tuple[float, Site]] = {}
 
     # -- keys ----------------------------------------------------------------------------
@@ -203,46 +163,35 @@ class AkismetChecker:
 
     # -- judging -------------------------------------------------------------------------
 
-    def base_model(self) -> SpamModel:
-        """The base model, loaded on first use (call with the lock held)."""
-        if self._base is None:
-            self._base = load_model(self.clients.settings.model_path)
-            logger.info("Akismet checks: base model %s loaded", self._base.version)
-        return self._base
+    def contexts(self) -> SiteContexts:
+        """Each site's judging context, on the base model loaded on first use.
 
-    def _state(self, site: Site) -> _SiteState:
-        state = self._sites.get(site.name)
-        if state is None or state.overrides != _overrides(site):
-            settings = self.clients.settings
-            client = self.clients.redis
-            registry = ModelRegistry(client, site=site.name, keep=settings.model_keep_versions)
-            state = _SiteState(
-                overrides=_overrides(site),
-                holder=ModelHolder(self.base_model(), site.settings_over(settings), registry),
-                campaigns=state.campaigns if state else CampaignMemory(client, site.name),
-                lists=_CachedLists(client, site.name),
+        Call with the lock held.
+        """
+        if self._contexts is None:
+            if self._base is None:
+                self._base = load_model(self.clients.settings.model_path)
+                logger.info("Akismet checks: base model %s loaded", self._base.version)
+            clients = self.clients
+            self._contexts = SiteContexts(
+                clients.redis, self._base, clients.settings, clients.store
             )
-            self._sites[site.name] = state
-        return state
+        return self._contexts
 
     def judge(self, site: Site, comment: Comment) -> tuple[Decision, Policy]:
         """Score and decide one comment of a site (nothing is written).
 
-        Reads the site's current model version (one GET), its new campaign entries and
-        its lists, as a worker does per batch, at most once per :data:`REFRESH_SECONDS`.
+        The site's judge (its settings, model version, campaign memory and lists, read
+        as a worker reads them per batch) is kept for :data:`REFRESH_SECONDS`.
         """
         with self._lock:
-            state = self._state(site)
             now = time.monotonic()
-            if now >= state.fresh_until:
-                model, policy = state.holder.refresh()
-                state.campaigns.refresh()
-                state.lists.refresh()
-                state.fresh_until = now + REFRESH_SECONDS
-            else:
-                model, policy = state.holder.current()
-            judge = SiteJudge(model, policy, state.campaigns, state.lists, self.clients.store)
-            return judge.judge([comment])[0], policy
+            kept = self._judges.get(site.name)
+            if kept is None or now >= kept[0]:
+                judge, _ = self.contexts().judge(site.name)
+                kept = self._judges[site.name] = (now + REFRESH_SECONDS, judge)
+            judge = kept[1]
+            return judge.judge([comment])[0], judge.policy
 
     # -- checks --------------------------------------------------------------------------
 
