@@ -21,11 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.core.accounts import Role
 from service.core.moderation import Action
 from service.core.store import CommentStatus
+from service.web.api.schemas import DecidedStatus
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-DecidedStatus = Literal["published", "held", "spam", "rejected"]
 CaptchaReason = Literal[
     "missing", "forged", "expired", "wrong_answer", "too_many_attempts", "reused"
 ]

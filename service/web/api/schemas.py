@@ -48,6 +48,8 @@ _SURROGATE_ERROR = PydanticCustomError(
 _STREAM_ID_PART_MAX = 2**64 - 1
 M = TypeVar("M", bound=BaseModel)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+#: The API's spelling of :data:`service.core.store.DECIDED_STATUSES` (a literal, so the
+#: OpenAPI document lists them; a test holds the two equal).
 DecidedStatus = Literal["published", "held", "spam", "rejected"]
 
 

@@ -397,3 +397,12 @@ def test_the_api_root_links_to_the_document_and_the_entry_points(client: FlaskCl
     for name in ("captcha", "health", "ready"):
         assert client.get(body["links"][name]).status_code == 200, name
     assert set(body["links"]) >= {"captcha", "comments", "moderation_queue", "health", "ready"}
+
+
+def test_the_apis_decided_statuses_are_the_cores() -> None:
+    from typing import get_args
+
+    from service.core.store import DECIDED_STATUSES
+    from service.web.api.schemas import DecidedStatus
+
+    assert get_args(DecidedStatus) == tuple(status.value for status in DECIDED_STATUSES)
