@@ -219,7 +219,7 @@ class SiteRegistry:
         data = self._read(name)
         if data is None:
             return Site(name=DEFAULT_SITE) if name == DEFAULT_SITE else None
-        return _site(data, self._webhooks(data))
+        return _site(data, self.receivers(data["name"]))
 
     def require(self, name: str) -> Site:
         """A site by name.
@@ -243,7 +243,7 @@ class SiteRegistry:
         found = {
             s.name: s
             for s in (
-                _site(d, self._webhooks(d) if webhooks else {})
+                _site(d, self.receivers(d["name"]) if webhooks else {})
                 for d in map(json.loads, raw.values())
             )
         }
@@ -285,9 +285,6 @@ class SiteRegistry:
         else:
             self.client.hset(keys.site_webhooks(name), url, secret)
 
-    def _webhooks(self, data: dict[str, Any]) -> dict[str, str]:
-        return self.receivers(data["name"])
-
     def receivers(self, name: str) -> dict[str, str]:
         """A site's own webhook receivers, URL -> ``whsec_`` secret (one HGETALL)."""
         raw = cast(dict[bytes, bytes], self.client.hgetall(keys.site_webhooks(name)))
@@ -322,15 +319,12 @@ class SiteRegistry:
 
     def authenticate(self, key: str) -> Site | None:
         """The site a key belongs to, or ``None`` (an unknown, revoked or malformed key)."""
-        if not key.startswith(KEY_PREFIX) or len(key) > 200:
-            return None
-        digest = site_key_digest(key)
-        name = cast(bytes | None, self.client.hget(keys.SITE_KEYS, digest))
+        name = self.name_for_key(key)
         if name is None:
             return None
-        data = self._read(name.decode())
+        data = self._read(name)
         if data is None or data.get("revoked") or not data.get("digest"):
             return None
-        if not hmac.compare_digest(str(data["digest"]), digest):
+        if not hmac.compare_digest(str(data["digest"]), site_key_digest(key)):
             return None
-        return _site(data, self._webhooks(data))
+        return _site(data, self.receivers(data["name"]))

@@ -214,11 +214,11 @@ class AkismetChecker:
         discard = blatant(decision, policy)
         if submission.is_test:
             return Verdict(decision.status, discard=discard)
-        self.record(decision, submission.fingerprint())
+        self.record(site, decision, submission.fingerprint())
         return Verdict(decision.status, discard=discard, comment_id=comment.id)
 
-    def record(self, decision: Decision, fingerprint: str) -> None:
-        """Store a new comment with its decision, all in one MULTI/EXEC.
+    def record(self, site: Site, decision: Decision, fingerprint: str) -> None:
+        """Store a new comment of ``site`` with its decision, all in one MULTI/EXEC.
 
         The comment joins its status's queue (and its thread, when published), its
         fingerprint points to it, the decision is counted, and its webhook event goes
@@ -233,9 +233,7 @@ class AkismetChecker:
             decided_at=time.time(),
         )
         settings = self.clients.settings
-        with_events = bool(
-            settings.webhooks or SiteRegistry(self.clients.redis).receivers(comment.site)
-        )
+        with_events = bool(settings.webhooks or site.webhooks)  # as read with its key
         with self.clients.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.comment(comment.id), mapping=comment.to_redis())  # type: ignore[arg-type]
             created = {comment.id: comment.created_at}

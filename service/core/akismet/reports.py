@@ -88,6 +88,6 @@ def report(
 def _store(checker: AkismetChecker, site: Site, submission: Submission, request_id: str) -> str:
     """Store a reported comment never checked (or no longer known), judged like a check."""
     decision, _ = checker.judge(site, new_comment(site, submission, request_id=request_id))
-    checker.record(decision, submission.fingerprint())
+    checker.record(site, decision, submission.fingerprint())
     logger.info("site %s reported an unknown comment; stored as %s", site.name, decision.comment.id)
     return decision.comment.id
