@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -178,11 +177,11 @@ def decided(
     parent_id: str = "",
 ) -> str:
     """A comment stored and decided through the store, as intake and a worker would."""
-    from service.core.store import Comment, CommentStatus, CommentStore, Decision
+    from service.core.store import Comment, CommentStatus, CommentStore, Decision, new_comment_id
 
     store = CommentStore(redis_client)
     comment = Comment(
-        id=secrets.token_urlsafe(16),
+        id=new_comment_id(),
         thread=thread,
         body=body,
         author_name=author_name,

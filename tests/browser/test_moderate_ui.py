@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ import redis
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from service.core.accounts import ModeratorStore, Role
-from service.core.store import Comment, CommentStatus, CommentStore, Decision
+from service.core.store import Comment, CommentStatus, CommentStore, Decision, new_comment_id
 from service.web.pages import DEMO_THREAD
 from tests.browser.conftest import PLAYWRIGHT_TIMEOUT_MS, GuardedPage, LiveServer, PageGuard
 from tests.conftest import REPO_ROOT
@@ -45,7 +44,7 @@ def hold(
     """Store a comment and decide it as a worker would; returns its id."""
     store = CommentStore(client)
     comment = Comment(
-        id=secrets.token_urlsafe(16),
+        id=new_comment_id(),
         thread=thread,
         body=body,
         author_name=name,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import secrets
 import time
 from typing import Any
 
@@ -20,7 +19,7 @@ from flask.testing import FlaskClient
 from service.core.moderation import Moderation
 from service.core.privacy import Candidate, ClientDataPurge, is_pseudonym, pseudonym, pseudonym_key
 from service.core.queues import MAINTENANCE
-from service.core.store import Comment, CommentStatus, CommentStore, Decision, keys
+from service.core.store import Comment, CommentStatus, CommentStore, Decision, keys, new_comment_id
 from tests.conftest import TEST_SECRET, auth
 from tests.workers.conftest import Workers, wait_for
 from workers import jobs
@@ -41,7 +40,7 @@ def stored(
     """A comment posted ``days_ago`` from ``ip``, decided as ``status`` (or left pending)."""
     store = CommentStore(redis_client)
     comment = Comment(
-        id=secrets.token_urlsafe(16),
+        id=new_comment_id(),
         thread="https://blog.example/posts/privacy",
         body="A comment about the article.",
         author_name="Rui",

@@ -14,7 +14,7 @@ from rq.job import Job
 from rq.registry import FinishedJobRegistry
 
 from service.core.queues import COMMENTS, RECONCILE, Queues
-from service.core.store import Comment, CommentStatus, CommentStore, keys
+from service.core.store import Comment, CommentStatus, CommentStore, keys, new_comment_id
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers, wait_for
 from workers import jobs
@@ -56,7 +56,7 @@ def store_orphan(redis_client: redis.Redis, created_at: float) -> str:
     """A comment stored but never queued: a crash between store and enqueue."""
     store = CommentStore(redis_client)
     comment = Comment(
-        id=secrets.token_urlsafe(16),
+        id=new_comment_id(),
         thread="t",
         body="hello there",
         author_name="a",

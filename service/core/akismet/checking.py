@@ -28,7 +28,6 @@ its spam queue all the same, where moderators can still find them.
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -40,7 +39,7 @@ from service.core.decision import Policy, Reason
 from service.core.judging import SiteJudge
 from service.core.site_contexts import SiteContexts
 from service.core.sites import Site, SiteRegistry, site_key_digest
-from service.core.store import Comment, CommentStatus, Decision, keys
+from service.core.store import Comment, CommentStatus, Decision, keys, new_comment_id
 
 if TYPE_CHECKING:
     from service.core.akismet.fields import Submission
@@ -292,7 +291,7 @@ class AkismetChecker:
 def new_comment(site: Site, submission: Submission, *, request_id: str = "") -> Comment:
     """The comment a submission describes, pending, in the site's thread."""
     return Comment(
-        id=secrets.token_urlsafe(16),
+        id=new_comment_id(),
         thread=submission.thread,
         body=submission.content,
         author_name=submission.author,

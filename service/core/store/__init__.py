@@ -13,6 +13,7 @@ from service.core.store.models import (
     Comment,
     CommentStatus,
     isoformat,
+    new_comment_id,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "NonceSpentError",
     "Page",
     "isoformat",
+    "new_comment_id",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import UTC, datetime
@@ -27,6 +28,20 @@ DECIDED_STATUSES: tuple[CommentStatus, ...] = tuple(
     status for status in CommentStatus if status is not CommentStatus.PENDING
 )
 FINAL_STATUSES = frozenset(DECIDED_STATUSES)
+
+
+def new_comment_id() -> str:
+    """A new comment's id: 22 URL-safe characters (128 random bits), never a leading ``-``.
+
+    An id starting with ``-`` reads as an option on a command line, and a spreadsheet
+    reads it as a formula, so the moderators' CSV export would show it prefixed with
+    ``'`` and its id column would not match the API's. One draw in 64 starts with
+    ``-``; it is drawn again.
+    """
+    while True:
+        comment_id = secrets.token_urlsafe(16)
+        if not comment_id.startswith("-"):
+            return comment_id
 
 
 @dataclass(frozen=True, slots=True)

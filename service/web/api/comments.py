@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -28,6 +27,7 @@ from service.core.store import (
     InvalidCursorError,
     NonceSpentError,
     isoformat,
+    new_comment_id,
 )
 from service.core.store.keys import DEFAULT_SITE
 from service.web.api.captcha import fresh_challenge
@@ -193,7 +193,7 @@ def create() -> ResponseReturnValue:
                 "some fields are invalid",
                 errors={"parent_id": "must be a published comment of the same thread"},
             )
-    comment_id = secrets.token_urlsafe(16)
+    comment_id = new_comment_id()
     vouched_by = ""
     if submission.commenter_token:
         vouching = svc.tokens.vouching(submission.commenter_token, submission.author_email)

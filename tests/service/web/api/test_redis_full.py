@@ -16,6 +16,7 @@ import redis
 from flask.testing import FlaskClient
 
 from service.core.store import CommentStore
+from service.web.api.health import WRITE_RESERVE
 from tests.conftest import new_comment
 
 OOM = redis.exceptions.OutOfMemoryError("command not allowed when used memory > 'maxmemory'.")
@@ -23,6 +24,20 @@ OOM = redis.exceptions.OutOfMemoryError("command not allowed when used memory > 
 
 def refuse(*_args: Any, **_kwargs: Any) -> Any:
     raise OOM
+
+
+def memory_info(monkeypatch: pytest.MonkeyPatch, **memory: int) -> None:
+    """``INFO memory`` answers with ``memory`` over what Redis says."""
+    real_info = redis.Redis.info
+
+    def info(self: redis.Redis, section: str | None = None, *args: Any) -> Any:
+        answer = real_info(self, section, *args)
+        return answer | memory if section == "memory" else answer
+
+    monkeypatch.setattr(redis.Redis, "info", info)
+
+
+LIMIT = 100_000_000
 
 
 def test_intake_answers_503_with_retry_after_when_redis_refuses_the_write(
@@ -43,15 +58,7 @@ def test_readyz_is_not_ready_while_redis_is_out_of_memory(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert client.get("/readyz").status_code == 200
-    real_info = redis.Redis.info
-
-    def full(self: redis.Redis, section: str | None = None, *args: Any) -> Any:
-        info = real_info(self, section, *args)
-        if section == "memory":
-            info |= {"maxmemory": 1_000_000, "used_memory": 1_000_001}
-        return info
-
-    monkeypatch.setattr(redis.Redis, "info", full)
+    memory_info(monkeypatch, maxmemory=1_000_000, used_memory=1_000_001)
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.headers["Retry-After"]
@@ -62,20 +69,29 @@ def test_readyz_is_not_ready_while_redis_is_out_of_memory(
 def test_readyz_counts_only_the_memory_redis_counts_against_maxmemory(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_info = redis.Redis.info
-
-    def buffers(self: redis.Redis, section: str | None = None, *args: Any) -> Any:
-        info = real_info(self, section, *args)
-        if section == "memory":  # over the limit only with the AOF and replica buffers
-            info |= {
-                "maxmemory": 1_000_000,
-                "used_memory": 1_000_500,
-                "mem_not_counted_for_evict": 1000,
-            }
-        return info
-
-    monkeypatch.setattr(redis.Redis, "info", buffers)
+    # Within the reserve only with the AOF and replica buffers.
+    used = LIMIT - WRITE_RESERVE + 500
+    memory_info(monkeypatch, maxmemory=LIMIT, used_memory=used, mem_not_counted_for_evict=1000)
     assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("limit", "room", "status"),
+    [
+        (LIMIT, WRITE_RESERVE + 1, 200),
+        (LIMIT, WRITE_RESERVE - 1, 503),
+        (LIMIT, 0, 503),
+        (2_000_000, 200_001, 200),  # a small limit keeps a tenth of it
+        (2_000_000, 199_999, 503),
+    ],
+)
+def test_readyz_counts_redis_full_within_its_write_reserve(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, limit: int, room: int, status: int
+) -> None:
+    """A full Redis hovers at its limit, taking a write now and then; it is full still."""
+    memory_info(monkeypatch, maxmemory=limit, used_memory=limit - room, mem_not_counted_for_evict=0)
+    response = client.get("/readyz")
+    assert response.status_code == status, response.text
 
 
 def test_an_unhandled_error_is_logged_with_its_traceback(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import secrets
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from service.core.store import Comment, CommentStatus, Decision
+from service.core.store import Comment, CommentStatus, Decision, new_comment_id
 from service.web.pages import DEMO_THREAD
 from service.web.services import EXTENSION_KEY, Services
 from tests.conftest import solve
@@ -34,7 +33,7 @@ def store_comment(
     """Store a comment with ``status`` straight in Redis (no intake, no worker)."""
     svc: Services = app.extensions[EXTENSION_KEY]
     values: dict[str, Any] = {
-        "id": secrets.token_urlsafe(16),
+        "id": new_comment_id(),
         "thread": thread,
         "body": "A perfectly ordinary comment.",
         "author_name": "Ada",
