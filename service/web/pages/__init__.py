@@ -8,8 +8,8 @@ to every response.
 from __future__ import annotations
 
 from flask import Flask
+from pydantic import BaseModel, Field
 
-from service.web.api.schemas import DemoPageQuery
 from service.web.apidoc import doc
 from service.web.apidoc.replies import PAGE_UNAVAILABLE, page
 from service.web.pages.demo import DEMO_THREAD, bp, demo_post
@@ -23,6 +23,22 @@ __all__ = [
     "init_pages",
     "render_form_problem",
 ]
+
+
+# The page reads its query string by hand: this model describes it in the OpenAPI
+# document and validates nothing.
+class DemoPageQuery(BaseModel):
+    """Query of the demo page."""
+
+    cursor: str | None = Field(None, description="Show the comments after this cursor.")
+    comment: str | None = Field(None, description="Say what became of this comment.")
+    retry: str | None = Field(
+        None,
+        description=(
+            "Show again the comment form the intake refused (input and messages, kept "
+            "for 10 minutes); unknown or expired: an empty form."
+        ),
+    )
 
 
 # Documented here rather than at the view while the demo page is being reworked on

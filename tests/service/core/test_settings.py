@@ -58,7 +58,7 @@ def test_a_long_folder_keeps_the_redis_socket_in_the_temporary_directory(
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
-    from service.core.settings import development_redis_url
+    from service.core.development import development_redis_url
 
     url = development_redis_url()
     path = url.removeprefix("unix://").removesuffix("?db=0")

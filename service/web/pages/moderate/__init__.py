@@ -5,17 +5,22 @@ adds keyboard shortcuts and selection helpers; every action is a plain form POST
 without it). :func:`init_moderate` is the one hook ``create_app`` calls.
 
 Modules:
-    views: the blueprint, its routes and error pages.
+    blueprint: the blueprint, its CSRF protection, and its pages (a template, a message).
+    access: the login page, logging out, and the guard of every route.
+    queues: the queues, and the decisions on one comment or on the selected ones.
+    errors: the error pages.
     session: the session cookie and who is logged in.
     presenters: what the templates show (comment cards, reason chips, safe paths).
+    docs: how the routes are documented in the OpenAPI document.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
+from service.web.pages.moderate import access, errors, queues  # noqa: F401 (they add to bp)
+from service.web.pages.moderate.blueprint import URL_PREFIX, bp, csrf
 from service.web.pages.moderate.session import configure_sessions
-from service.web.pages.moderate.views import URL_PREFIX, bp, csrf
 from service.web.services import services
 
 __all__ = ["URL_PREFIX", "bp", "csrf", "init_moderate"]

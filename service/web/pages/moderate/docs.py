@@ -1,16 +1,19 @@
 """How the moderation UI's routes are documented in the OpenAPI document.
 
 HTML pages behind the session cookie, forms with a CSRF token; the views declare
-themselves with :func:`ui_doc`.
+themselves with :func:`ui_doc`. The pages read their query strings and forms by hand:
+the models here describe them in the document and validate nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from service.core.moderation import Action
+from service.web.api.schemas import DecidedStatus
 from service.web.apidoc import FORM, SESSION, Reply, add_security_scheme, doc
 from service.web.apidoc.replies import PAGE_UNAVAILABLE, form_page_replies
 from service.web.pages.moderate.session import COOKIE_NAME
@@ -66,3 +69,45 @@ def ui_doc(
         method=method,
         summary=summary,
     )
+
+
+class QueueFilter(BaseModel):
+    """Query of a moderation UI queue."""
+
+    thread: str | None = Field(None, description="Only this thread.")
+    q: str | None = Field(None, description="Text to search for.")
+    cursor: str | None = Field(None, description="Continue after this cursor.")
+
+
+class LoginQuery(BaseModel):
+    """Query of the login page."""
+
+    next: str | None = Field(None, description="A /moderate path to go to once logged in.")
+
+
+class CsrfForm(BaseModel):
+    """A form of the moderation UI."""
+
+    csrf_token: str = Field(description="The token the page's form carries.")
+
+
+class LoginForm(CsrfForm):
+    """The login form."""
+
+    token: str = Field(description="The moderator's API token (``cgm_...``).")
+    next: str = ""
+
+
+class DecisionForm(CsrfForm):
+    """A decision on the comment shown."""
+
+    action: Action
+    expected: DecidedStatus | Literal[""] = Field("", description="The status shown.")
+    next: str = Field("", description="The /moderate path to go back to.")
+    focus: str = Field("", description="The comment to scroll to.")
+
+
+class BulkForm(DecisionForm):
+    """A decision on the selected comments."""
+
+    ids: list[str] = Field(description="The selected comments (at most 500).")

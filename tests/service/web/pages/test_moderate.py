@@ -19,12 +19,13 @@ from werkzeug.test import TestResponse
 from service.core.accounts import ModeratorStore, Role
 from service.core.decision import Policy, read_card
 from service.core.model_registry import CANDIDATE, ModelRegistry
-from service.core.moderation import Action, Moderation, apply_decision
+from service.core.moderation import Action, apply_decision
+from service.core.moderation_audit import audit_page
 from service.core.privacy import ClientDataPurge, pseudonym, pseudonym_key
 from service.core.store import Comment, CommentStatus, keys
 from service.web.app import create_app
 from service.web.pages import CONTENT_SECURITY_POLICY
-from service.web.pages.moderate import presenters, session, views
+from service.web.pages.moderate import access, presenters, queues, session
 from service.web.services import EXTENSION_KEY, Services
 from tests.conftest import TEST_SECRET
 from tests.service.web.pages.conftest import Page, store_comment
@@ -310,9 +311,9 @@ def test_every_route_needs_a_session_but_the_login_page(app: Flask, client: Flas
         "moderate.act",
         "moderate.bulk",
     }
-    assert frozenset({"moderate.login"}) == views.PUBLIC_ENDPOINTS
+    assert frozenset({"moderate.login"}) == access.PUBLIC_ENDPOINTS
     for method, url, endpoint in routes:
-        if endpoint in views.PUBLIC_ENDPOINTS:
+        if endpoint in access.PUBLIC_ENDPOINTS:
             continue
         response = client.open(url, method=method, data={"action": "approve"}, headers=BROWSER)
         if method == "GET":
@@ -409,7 +410,7 @@ def test_approving_publishes_through_the_shared_path(
     assert status_of(client.application, comment.id) == "published"
     assert flashes(client.get("/moderate")) == ["Approved: the comment is published."]
     svc: Services = client.application.extensions[EXTENSION_KEY]
-    [entry], _ = Moderation(svc.redis, svc.store).audit(limit=5)
+    [entry], _ = audit_page(svc.redis, limit=5)
     assert (entry.moderator, entry.comment_id, entry.action) == ("mia", comment.id, "approve")
     assert (entry.previous, entry.current) == ("held", "published")
     listing = client.get(f"/api/v1/comments?thread={THREAD}").get_json()
@@ -514,7 +515,7 @@ def test_bulk_moves_every_selected_comment(
     assert [status_of(app, c.id) for c in (first, second, untouched)] == ["spam", "spam", "held"]
     assert flashes(client.get("/moderate")) == ["Marked 2 comments as spam."]
     svc: Services = app.extensions[EXTENSION_KEY]
-    entries, _ = Moderation(svc.redis, svc.store).audit(limit=5)
+    entries, _ = audit_page(svc.redis, limit=5)
     assert {(e.moderator, e.comment_id, e.current) for e in entries} == {
         ("mia", first.id, "spam"),
         ("mia", second.id, "spam"),
@@ -698,7 +699,7 @@ def test_pagination_with_cursors(
     held: Callable[..., Comment],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(queues, "PAGE_SIZE", 2)
     comments = [held(body=f"comment {n}") for n in range(5)]
     newest_first = [c.id for c in reversed(comments)]
     logged_in(client, token)
