@@ -341,6 +341,13 @@ def test_two_sites_side_by_side_learn_and_decide_apart(
     assert ModelRegistry(redis_client).current() is None
     assert not redis_client.exists(keys.feedback("beta"), keys.campaigns("beta"))
     assert SiteLabels(redis_client, "beta", history.feature_space).revision() == 0
+    # A worker counts a batch's decisions just after storing them.
+    expected = {("beta", "held", "premoderation"), ("alpha", "spam", "campaign")}
+    wait_for(
+        lambda: expected <= decisions_counted(redis_client).keys(),
+        timeout=30,
+        what="the decisions counted",
+    )
     counted = decisions_counted(redis_client)
     assert counted[("beta", "held", "premoderation")] >= 1
     assert counted[("alpha", "spam", "campaign")] == 1
