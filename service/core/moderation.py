@@ -192,7 +192,6 @@ class Moderation:
         redis_keys = [
             keys.PENDING,
             keys.INFLIGHT,
-            keys.APPROVED_AUTHORS,
             keys.AUDIT,
             *(keys.status_index(s) for s in DECIDED_STATUSES),
             keys.OUTBOX,
@@ -227,7 +226,6 @@ class Moderation:
             args += [
                 comment_id,
                 seen or "",
-                "",  # the approved-authors set is no longer written (commenter tokens)
                 signature,
                 comment.site,
             ]

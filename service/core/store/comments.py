@@ -176,7 +176,7 @@ class CommentStore:
         """
         if not decisions:
             return []
-        redis_keys = [keys.PENDING, keys.INFLIGHT, keys.APPROVED_AUTHORS, keys.OUTBOX]
+        redis_keys = [keys.PENDING, keys.INFLIGHT, keys.OUTBOX]
         args: list[str | float] = [time.time()]
         for d, event in zip(decisions, events or [None] * len(decisions), strict=True):
             c = d.comment
@@ -193,7 +193,6 @@ class CommentStore:
                 d.model_version,
                 json.dumps(list(d.reasons)),
                 c.created_at,
-                "",  # the approved-authors set is no longer written (commenter tokens)
                 *(event or ("", "")),
                 c.site,
             ]

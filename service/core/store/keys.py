@@ -16,9 +16,9 @@ INFLIGHT = PREFIX + "inflight"  # zset id -> lease deadline: claimed by a worker
 DRAIN_SCHEDULED = PREFIX + "drain:scheduled"  # flag: a scoring job is queued
 #: Retired: unkeyed digests of the e-mail addresses with a published comment, which made
 #: anyone typing such an address "previously approved" (issue 13). Commenter tokens
-#: (service.core.commenter_tokens) replaced it; nothing writes or reads it, and the scripts'
-#: slot for it stays only until they are next reworked. Delete it when upgrading.
-APPROVED_AUTHORS = PREFIX + "authors:approved"
+#: (service.core.commenter_tokens) replaced it; nothing writes or reads it, and the key
+#: layout 4 upgrade deletes it (store/upgrade.py).
+LEGACY_APPROVED_AUTHORS = PREFIX + "authors:approved"
 #: Layout 2's one stream of moderators' labels; layout 3 keeps one per site
 #: (:func:`feedback`) and moves this one to the default site's (store/upgrade.py).
 LEGACY_FEEDBACK = PREFIX + "feedback"

@@ -55,32 +55,29 @@ return ids
 
 #: Record the decisions of a batch; a comment is decided only while it is pending.
 #: Each decided comment's webhook event goes to the outbox in the same step.
-#: KEYS: pending zset, inflight zset, approved-authors set, outbox stream, then per
-#:       comment: its hash, its thread's published zset, its new status's index and
-#:       its site's index of that status
+#: KEYS: pending zset, inflight zset, outbox stream, then per comment: its hash, its
+#:       thread's published zset, its new status's index and its site's index of
+#:       that status
 #: ARGV: decided_at, then per comment: id, status, score, model version,
-#:       reasons (JSON), created_at, e-mail digest ('' for none), event id, event
-#:       body ('' for no event) and the comment's site (for its event's receivers)
+#:       reasons (JSON), created_at, event id, event body ('' for no event) and the
+#:       comment's site (for its event's receivers)
 #: Returns the ids that were decided by this call.
 DECIDE = """
 local decided = {}
-local n = (#KEYS - 4) / 4
+local n = (#KEYS - 3) / 4
 for i = 1, n do
-  local ckey, tkey, skey = KEYS[1 + 4 * i], KEYS[2 + 4 * i], KEYS[3 + 4 * i]
-  local a = 2 + (i - 1) * 10
+  local ckey, tkey, skey = KEYS[4 * i], KEYS[1 + 4 * i], KEYS[2 + 4 * i]
+  local a = 2 + (i - 1) * 9
   local id, status = ARGV[a], ARGV[a + 1]
   if redis.call('HGET', ckey, 'status') == 'pending' then
     redis.call('HSET', ckey, 'status', status, 'score', ARGV[a + 2],
       'model_version', ARGV[a + 3], 'reasons', ARGV[a + 4], 'decided_at', ARGV[1])
     redis.call('ZADD', skey, ARGV[a + 5], id)
-    redis.call('ZADD', KEYS[4 + 4 * i], ARGV[a + 5], id)
-    if status == 'published' then
-      redis.call('ZADD', tkey, ARGV[a + 5], id)
-      if ARGV[a + 6] ~= '' then redis.call('SADD', KEYS[3], ARGV[a + 6]) end
-    end
-    if ARGV[a + 8] ~= '' then
-      redis.call('XADD', KEYS[4], '*', 'kind', 'event', 'id', ARGV[a + 7], 'body', ARGV[a + 8],
-        'site', ARGV[a + 9])
+    redis.call('ZADD', KEYS[3 + 4 * i], ARGV[a + 5], id)
+    if status == 'published' then redis.call('ZADD', tkey, ARGV[a + 5], id) end
+    if ARGV[a + 7] ~= '' then
+      redis.call('XADD', KEYS[3], '*', 'kind', 'event', 'id', ARGV[a + 6], 'body', ARGV[a + 7],
+        'site', ARGV[a + 8])
     end
     table.insert(decided, id)
   end
@@ -95,38 +92,38 @@ return decided
 #: nothing. What must follow goes to the outbox in the same step: each comment's webhook
 #: event (with the status it had and its site) and, for a labelled decision, a model
 #: update of each site that got labels.
-#: KEYS: pending, inflight, approved-authors, audit stream, the four status indexes
-#:       (published, held, spam, rejected), the outbox stream, then per comment its
+#: KEYS: pending, inflight, audit stream, the four status indexes (published, held,
+#:       spam, rejected), the outbox stream, then per comment its
 #:       hash, its thread's published zset, its site's feedback stream, its site's
 #:       campaign stream and its site's four status indexes (in the global ones' order)
 #: ARGV: new status, label ('' | 'ham' | 'spam'), moderator, now, action, campaign
 #:       stream's max length, the events as a JSON array of [id, body] in the order of
 #:       the comments ('' for none), the request id (for the model update), then per
-#:       comment: id, expected status ('' for any), e-mail digest ('' for none),
-#:       campaign signature ('' for none: nothing is added to the campaign stream;
-#:       only labelled decisions carry one), its site
+#:       comment: id, expected status ('' for any), campaign signature ('' for none:
+#:       nothing is added to the campaign stream; only labelled decisions carry one),
+#:       its site
 #: Returns {'ok', from1, from2, ...} or {'failed', id, 'missing' | 'conflict', current}
 MODERATE = """
 local new, label, who, now, action = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local n = (#KEYS - 9) / 8
+local n = (#KEYS - 8) / 8
 local before = {}
 for i = 1, n do
-  local a = 9 + (i - 1) * 5
-  local current = redis.call('HGET', KEYS[2 + 8 * i], 'status')
+  local a = 9 + (i - 1) * 4
+  local current = redis.call('HGET', KEYS[1 + 8 * i], 'status')
   if not current then return {'failed', ARGV[a], 'missing', ''} end
   if ARGV[a + 1] ~= '' and ARGV[a + 1] ~= current then
     return {'failed', ARGV[a], 'conflict', current}
   end
   before[i] = current
 end
-local indexes = {published = KEYS[5], held = KEYS[6], spam = KEYS[7], rejected = KEYS[8]}
+local indexes = {published = KEYS[4], held = KEYS[5], spam = KEYS[6], rejected = KEYS[7]}
 local labelled, sites = {}, {}
 for i = 1, n do
-  local a = 9 + (i - 1) * 5
-  local id, site = ARGV[a], ARGV[a + 4]
-  local ckey, tkey = KEYS[2 + 8 * i], KEYS[3 + 8 * i]
-  local own = {published = KEYS[6 + 8 * i], held = KEYS[7 + 8 * i], spam = KEYS[8 + 8 * i],
-    rejected = KEYS[9 + 8 * i]}
+  local a = 9 + (i - 1) * 4
+  local id, site = ARGV[a], ARGV[a + 3]
+  local ckey, tkey = KEYS[1 + 8 * i], KEYS[2 + 8 * i]
+  local own = {published = KEYS[5 + 8 * i], held = KEYS[6 + 8 * i], spam = KEYS[7 + 8 * i],
+    rejected = KEYS[8 + 8 * i]}
   local created = redis.call('HGET', ckey, 'created_at')
   redis.call('HSET', ckey, 'status', new, 'moderated_by', who, 'moderated_at', now,
     'moderation_action', action)
@@ -141,34 +138,33 @@ for i = 1, n do
   redis.call('ZREM', KEYS[2], id)
   if new == 'published' then
     redis.call('ZADD', tkey, created, id)
-    if ARGV[a + 2] ~= '' then redis.call('SADD', KEYS[3], ARGV[a + 2]) end
   else
     redis.call('ZREM', tkey, id)
   end
   if label ~= '' then
-    redis.call('XADD', KEYS[4 + 8 * i], 'MAXLEN', '~', 100000, '*', 'comment_id', id,
+    redis.call('XADD', KEYS[3 + 8 * i], 'MAXLEN', '~', 100000, '*', 'comment_id', id,
       'label', label, 'moderator', who, 'at', now, 'site', site)
-    if ARGV[a + 3] ~= '' then
-      redis.call('XADD', KEYS[5 + 8 * i], 'MAXLEN', '~', ARGV[6], '*', 'key', id,
-        'label', label, 'moderator', who, 'sig', ARGV[a + 3])
+    if ARGV[a + 2] ~= '' then
+      redis.call('XADD', KEYS[4 + 8 * i], 'MAXLEN', '~', ARGV[6], '*', 'key', id,
+        'label', label, 'moderator', who, 'sig', ARGV[a + 2])
     end
     if not labelled[site] then
       labelled[site] = true
       sites[#sites + 1] = site
     end
   end
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', 1000000, '*', 'at', now, 'moderator', who,
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', 1000000, '*', 'at', now, 'moderator', who,
     'comment_id', id, 'action', action, 'from', before[i], 'to', new, 'site', site)
 end
 if ARGV[7] ~= '' then
   local evs = cjson.decode(ARGV[7])
   for i = 1, n do
-    redis.call('XADD', KEYS[9], '*', 'kind', 'event', 'id', evs[i][1], 'body', evs[i][2],
-      'previous', before[i], 'site', ARGV[9 + (i - 1) * 5 + 4])
+    redis.call('XADD', KEYS[8], '*', 'kind', 'event', 'id', evs[i][1], 'body', evs[i][2],
+      'previous', before[i], 'site', ARGV[9 + (i - 1) * 4 + 3])
   end
 end
 for _, site in ipairs(sites) do
-  redis.call('XADD', KEYS[9], '*', 'kind', 'learning', 'request_id', ARGV[8], 'site', site)
+  redis.call('XADD', KEYS[8], '*', 'kind', 'learning', 'request_id', ARGV[8], 'site', site)
 end
 local out = {'ok'}
 for i = 1, n do out[#out + 1] = before[i] end
@@ -180,7 +176,7 @@ return out
 #: one batch, atomically. A comment whose id exists already is left as it is (imported
 #: before, perhaps moderated since), so importing again adds nothing. A reply keeps its
 #: parent only when the parent is a published comment (imported before or earlier in
-#: this batch). The approved-authors set is not touched.
+#: this batch).
 #: KEYS: published status index, then per comment: its hash, its thread's published
 #:       zset, its parent's hash ('' for none), its site's published index
 #: ARGV: per comment: id, created_at, parent id ('' for none), the hash's field/value

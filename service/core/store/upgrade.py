@@ -3,9 +3,11 @@
 Before sites, the model registry, the block and allow lists, the threads' published
 indexes, the moderators' labels and the learning's cursor were global (``cg:models:*``,
 ``cg:list:*``, ``cg:thread:*``, ``cg:feedback``, ``cg:learning:cursor``). They are the
-default site's now, under ``cg:sites:default:``. :func:`upgrade_keys` renames what an
-earlier version left, once: the web app, the workers and the command line call it when
-they start, and it costs one GET once done (``cg:schema`` holds the layout's version).
+default site's now, under ``cg:sites:default:``. Layout 4 drops the retired set of
+e-mail digests (``cg:authors:approved``, see ``keys.LEGACY_APPROVED_AUTHORS``).
+:func:`upgrade_keys` renames (and drops) what an earlier version left, once: the web
+app, the workers and the command line call it when they start, and it costs one GET
+once done (``cg:schema`` holds the layout's version).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ __all__ = ["LAYOUT", "upgrade_keys"]
 logger = logging.getLogger(__name__)
 
 #: The key layout this version writes.
-LAYOUT = 3
+LAYOUT = 4
 
 #: Earlier layouts' prefixes (the old key is the prefix plus a rest that is kept) ->
 #: this one's.
@@ -83,6 +85,8 @@ def upgrade_keys(client: redis.Redis) -> int:
             logger.warning("kept %s: %s exists already", old, new)
     if layout is None or int(layout) < 3:
         _index_default_site(client)
+    if client.delete(keys.LEGACY_APPROVED_AUTHORS):  # layout 4: personal data nobody reads
+        logger.info("deleted the retired approved-authors set")
     client.set(keys.SCHEMA, LAYOUT)
     if moved:
         logger.info("moved %s keys to the layout of version %s", moved, LAYOUT)

@@ -136,7 +136,6 @@ def test_publish_shows_approved_comments_in_their_thread(
     default_page = client.get("/api/v1/comments", query_string={"thread": POST}).get_json()
     assert default_page["comments"] == []  # the default site has no such thread
     assert redis_client.zscore(store_keys.status_index("published"), question["id"]) is not None
-    assert not redis_client.exists(store_keys.APPROVED_AUTHORS)
 
 
 def test_ids_are_derived_from_the_source_ids(redis_client: redis.Redis, model: SpamModel) -> None:

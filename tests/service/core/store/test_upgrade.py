@@ -78,3 +78,11 @@ def test_layout_2s_labels_and_learning_cursor_become_the_default_sites(
     assert redis_client.get(keys.learning_cursor(DEFAULT_SITE)) == entry
     assert not redis_client.exists("cg:feedback", "cg:learning:cursor")
     assert upgrade_keys(redis_client) == 0
+
+
+def test_layout_4_deletes_the_retired_approved_authors_set(redis_client: redis.Redis) -> None:
+    redis_client.set(keys.SCHEMA, 3)
+    redis_client.sadd(keys.LEGACY_APPROVED_AUTHORS, "a-digest-of-an-address")
+    assert upgrade_keys(redis_client) == 0  # nothing moved
+    assert not redis_client.exists(keys.LEGACY_APPROVED_AUTHORS)
+    assert int(redis_client.get(keys.SCHEMA) or 0) == LAYOUT == 4
