@@ -1,7 +1,8 @@
-"""``commentgate sites add|list|revoke|configure|webhook``: the websites one commentgate serves.
+"""``commentgate sites add|list|revoke|configure|webhook|akismet-key``: the sites served.
 
-A site's key (``cgs_...``) and a webhook receiver's secret (``whsec_...``) are printed
-once, on standard output, and never again. Errors are one line, exit status 1.
+A site's key (``cgs_...``), its Akismet key (12 hexadecimal characters) and a webhook
+receiver's secret (``whsec_...``) are printed once, on standard output, and never again.
+Errors are one line, exit status 1.
 """
 
 from __future__ import annotations
@@ -96,19 +97,49 @@ def list_(as_json: bool) -> None:
         state = "revoked" if site.revoked else "active"
         created = isoformat(site.created_at) if site.created_at else "-"
         origins = ",".join(site.origins(settings)) or "-"
+        revoked = f"  revoked {isoformat(site.revoked_at)}" if site.revoked_at else ""
         click.echo(
-            f"{site.name.ljust(width)}  {state:<7}  created {created}  "
-            f"url {site.url or '-'}  origins {origins}"
+            f"{site.name.ljust(width)}  {state:<7}  created {created}{revoked}  "
+            f"url {site.url or '-'}  origins {origins}  "
+            f"akismet-key {'yes' if site.akismet_key else 'no'}"
         )
 
 
 @sites.command("revoke")
 @click.argument("name")
 def revoke(name: str) -> None:
-    """Revoke NAME's key at once (its comments, lists and models stay)."""
+    """Revoke NAME at once: its keys stop working and it takes no new comments.
+
+    Its stored comments, lists and models stay, and its moderators still decide them.
+    The default site loses its keys only: posts naming no site need none.
+    """
     with _registry() as (registry, _):
         registry.revoke(name)
-    click.echo(f"revoked the key of site {name!r}", err=True)
+    if name == "default":
+        click.echo("revoked the default site's keys; it still takes posts without a key", err=True)
+    else:
+        click.echo(
+            f"revoked site {name!r}: its keys stop working and it takes no new comments; "
+            "its comments stay for its moderators",
+            err=True,
+        )
+
+
+@sites.command("akismet-key")
+@click.argument("name")
+def akismet_key(name: str) -> None:
+    """Give NAME a new Akismet key and print it (shown once; the last one stops working).
+
+    12 hexadecimal characters, the shape the WordPress Akismet plugin's settings page
+    accepts; valid on the Akismet endpoints (/1.1/) only.
+    """
+    with _registry() as (registry, _):
+        key = registry.issue_akismet_key(name)
+    click.echo(key)
+    click.echo(
+        f"site {name!r} has a new Akismet key (for /1.1/ only); keep it: it is not shown again",
+        err=True,
+    )
 
 
 @sites.command("configure")

@@ -9,6 +9,7 @@ Hierarchy::
         ├── BadRequestError       400 malformed body
         ├── UnauthorizedError     401 missing or bad moderator token
         ├── ForbiddenError        403 the moderator's role does not allow it
+        │   └── SiteRevokedError  403 code ``site_revoked``: the post names a revoked site
         ├── NotFoundError         404 unknown resource
         ├── ConflictError         409 the resource changed under the caller
         ├── PayloadTooLargeError  413 body over COMMENTGATE_MAX_REQUEST_BYTES
@@ -92,6 +93,12 @@ class ForbiddenError(ProblemError):
     """The moderator's role does not allow this."""
 
     status, code, title = 403, "forbidden", "Not allowed"
+
+
+class SiteRevokedError(ForbiddenError):
+    """The post is for a site that was revoked: it takes no new comments."""
+
+    status, code, title = 403, "site_revoked", "Site revoked"
 
 
 class NotFoundError(ProblemError):

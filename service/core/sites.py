@@ -10,6 +10,17 @@ and stored only as its SHA-256 digest, like a moderator's token. With it, a site
 own server may post comments on behalf of its readers (their address, user agent and
 referrer are trusted only then) and speak the Akismet protocol.
 
+A site may also have an *Akismet key* (:meth:`SiteRegistry.issue_akismet_key`): an
+alias shaped like Akismet's own keys (12 lower-case hexadecimal characters), which the
+WordPress plugin's settings page accepts where it refuses a ``cgs_`` key. It is valid on
+the Akismet endpoints (``/1.1/``) only, shown once and stored as its digest too.
+
+Revoking a site (:meth:`SiteRegistry.revoke`) deletes both keys' digests at once and
+marks the site revoked: intake then refuses every new comment of it (its keys find
+nothing; a browser's post naming it is refused). Its stored comments, lists and models
+stay, and its moderators keep working on them. The default site's revocation removes its
+keys only: it still takes the posts that name no site, which need no key.
+
 Per-site settings left unset (``None``) fall back to the global ``COMMENTGATE_*``
 setting of the same meaning (:meth:`Site.settings_over`).
 """
@@ -18,11 +29,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import hmac
 import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -35,6 +46,7 @@ from service.core.store import keys
 from service.core.store.keys import DEFAULT_SITE
 
 __all__ = [
+    "AKISMET_KEY_PATTERN",
     "KEY_PREFIX",
     "NAME_PATTERN",
     "Site",
@@ -45,6 +57,11 @@ __all__ = [
 
 KEY_PREFIX = "cgs_"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+#: A site's Akismet key: what the WordPress plugin keeps of a key typed into its settings
+#: page (it strips all but ``[a-f0-9]``, any case, and refuses anything but 12 of them).
+AKISMET_KEY_PATTERN = re.compile(r"[0-9a-f]{12}")  # fullmatch
+#: Tries at finding an Akismet key no other site has (48 random bits each).
+_AKISMET_KEY_TRIES = 8
 
 #: The per-site settings a site may set, and the global setting each falls back to.
 OVERRIDABLE = (
@@ -104,7 +121,10 @@ class Site:
         rate_limit_site: Ceiling on the comments the whole site may post (e.g.
             ``"600/minute"``), beside the per-commenter limit.
         webhooks: Receivers of this site's events, by URL, with their ``whsec_`` secret.
-        revoked: The key was revoked: nothing authenticates as this site any more.
+        revoked: The site was revoked: its keys are gone and intake refuses its new
+            comments (the default site: its keys only).
+        revoked_at: When it was revoked (epoch seconds; 0 when it is not).
+        akismet_key: Whether the site has an Akismet key (``sites akismet-key``).
     """
 
     name: str
@@ -119,11 +139,18 @@ class Site:
     rate_limit_site: str | None = None
     webhooks: dict[str, str] = field(default_factory=dict)
     revoked: bool = False
+    revoked_at: float = 0.0
+    akismet_key: bool = False
 
     @property
     def is_default(self) -> bool:
         """Whether this is the default site (what existed before sites)."""
         return self.name == DEFAULT_SITE
+
+    @property
+    def closed(self) -> bool:
+        """Whether intake refuses this site's new comments (revoked, and not the default)."""
+        return self.revoked and not self.is_default
 
     @property
     def learns(self) -> bool:
@@ -154,6 +181,14 @@ class Site:
         return data
 
 
+def _stored(site: Site) -> dict[str, Any]:
+    """What the registry stores of a new site (its keys' digests are added beside)."""
+    data = site.to_json()
+    for shown_only in ("webhooks", "akismet_key"):
+        del data[shown_only]
+    return data
+
+
 def _site(data: dict[str, Any], webhooks: dict[str, str]) -> Site:
     origins = data.get("allowed_origins")
     return Site(
@@ -169,6 +204,8 @@ def _site(data: dict[str, Any], webhooks: dict[str, str]) -> Site:
         rate_limit_site=data.get("rate_limit_site"),
         webhooks=webhooks,
         revoked=bool(data.get("revoked", False)),
+        revoked_at=float(data.get("revoked_at", 0.0)),
+        akismet_key=bool(data.get("akismet_digest")),
     )
 
 
@@ -207,8 +244,7 @@ class SiteRegistry:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         digest = site_key_digest(key)
         site = Site(name=name, url=url, created_at=time.time(), allowed_origins=checked)
-        stored = site.to_json() | {"digest": digest}
-        del stored["webhooks"]
+        stored = _stored(site) | {"digest": digest}
         if not self.client.hsetnx(keys.SITES, name, json.dumps(stored)):
             raise SiteError(f"site {name!r} exists already")
         self.client.hset(keys.SITE_KEYS, digest, name)
@@ -236,16 +272,20 @@ class SiteRegistry:
         """Every site, the default one first.
 
         Args:
-            webhooks: Read each site's webhook receivers too (one more round trip per
-                site); without, :attr:`Site.webhooks` is empty.
+            webhooks: Read each site's webhook receivers too (one more round trip for
+                them all); without, :attr:`Site.webhooks` is empty.
         """
         raw = cast(dict[bytes, bytes], self.client.hgetall(keys.SITES))
+        stored = [json.loads(value) for value in raw.values()]
+        receivers: list[dict[bytes, bytes]] = [{} for _ in stored]
+        if webhooks and stored:
+            with self.client.pipeline(transaction=False) as pipe:
+                for data in stored:
+                    pipe.hgetall(keys.site_webhooks(data["name"]))
+                receivers = pipe.execute()
         found = {
-            s.name: s
-            for s in (
-                _site(d, self.receivers(d["name"]) if webhooks else {})
-                for d in map(json.loads, raw.values())
-            )
+            data["name"]: _site(data, {k.decode(): v.decode() for k, v in urls.items()})
+            for data, urls in zip(stored, receivers, strict=True)
         }
         default = found.pop(DEFAULT_SITE, Site(name=DEFAULT_SITE))
         return [default, *sorted(found.values(), key=lambda s: s.name)]
@@ -267,15 +307,40 @@ class SiteRegistry:
             value = values.get(threshold)
             if value is not None and not 0.0 <= float(value) <= 1.0:
                 raise SiteError(f"{threshold} is a score from 0 to 1, not {value!r}")
-        data = self._read(name)
-        if data is None:
-            if name != DEFAULT_SITE:
-                raise SiteError(f"no site named {name!r} (see `commentgate sites list`)")
-            data = Site(name=DEFAULT_SITE, created_at=time.time()).to_json()
-            del data["webhooks"]
-        data.update(values)
-        self.client.hset(keys.SITES, name, json.dumps(data))
+        self._change(name, lambda data, _: data.update(values))
         return self.require(name)
+
+    def _change(
+        self,
+        name: str,
+        change: Callable[[dict[str, Any], redis.client.Pipeline], None],
+        *,
+        default_too: bool = True,
+    ) -> None:
+        """Change a stored site in one transaction (retried if a concurrent one changed it).
+
+        Args:
+            name: The site.
+            change: Changes its stored dict and may queue more commands on the pipeline;
+                raises to change nothing.
+            default_too: Store the default site first if it is not stored yet.
+
+        Raises:
+            SiteError: No such site, or what ``change`` raised.
+        """
+
+        def apply(pipe: redis.client.Pipeline) -> None:
+            raw = pipe.hget(keys.SITES, name)
+            data = json.loads(cast(bytes, raw)) if raw is not None else None
+            if data is None:
+                if name != DEFAULT_SITE or not default_too:
+                    raise SiteError(f"no site named {name!r} (see `commentgate sites list`)")
+                data = _stored(Site(name=DEFAULT_SITE, created_at=time.time()))
+            pipe.multi()
+            change(data, pipe)
+            pipe.hset(keys.SITES, name, json.dumps(data))
+
+        self.client.transaction(apply, keys.SITES)
 
     def set_webhook(self, name: str, url: str, secret: str | None) -> None:
         """Add (or, with ``secret=None``, remove) one of a site's webhook receivers."""
@@ -291,40 +356,83 @@ class SiteRegistry:
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     def revoke(self, name: str) -> None:
-        """Revoke a site's key at once; its comments, lists and models stay.
+        """Revoke a site at once: its keys stop working, intake refuses its new comments.
+
+        Its stored comments, lists and models stay, for its moderators. The default
+        site's revocation removes its keys only (posts naming no site need none).
 
         Raises:
-            SiteError: No such site (the default site's key can be revoked too).
+            SiteError: No such site (the default site only once it has been stored,
+                by ``sites add default`` or ``sites configure default``).
         """
-        data = self._read(name)
-        if data is None:
-            raise SiteError(f"no site named {name!r} (see `commentgate sites list`)")
-        with self.client.pipeline() as pipe:
+
+        def revoke_in(data: dict[str, Any], pipe: redis.client.Pipeline) -> None:
             if data.get("digest"):
                 pipe.hdel(keys.SITE_KEYS, data["digest"])
-            data.update(revoked=True, digest="")
-            pipe.hset(keys.SITES, name, json.dumps(data))
-            pipe.execute()
+            if data.get("akismet_digest"):
+                pipe.hdel(keys.SITE_AKISMET_KEYS, data["akismet_digest"])
+            if not data.get("revoked"):
+                data.update(revoked=True, revoked_at=time.time())
+            data.update(digest="", akismet_digest="")
+
+        self._change(name, revoke_in, default_too=False)
+
+    def issue_akismet_key(self, name: str) -> str:
+        """Give a site a new Akismet key (replacing its last one) and return it, once.
+
+        The key is 12 lower-case hexadecimal characters, the shape of Akismet's own
+        keys, which the WordPress plugin's settings page requires; it is valid on the
+        Akismet endpoints only and stored as its SHA-256 digest.
+
+        Raises:
+            SiteError: No such site, or the site is revoked.
+        """
+        for _ in range(_AKISMET_KEY_TRIES):
+            alias = secrets.token_hex(6)
+            digest = site_key_digest(alias)
+            if self.client.hsetnx(keys.SITE_AKISMET_KEYS, digest, name):
+                break
+        else:  # pragma: no cover - 48 random bits taken eight times in a row
+            raise SiteError("no free Akismet key found; try again")
+
+        def issue_in(data: dict[str, Any], pipe: redis.client.Pipeline) -> None:
+            if data.get("revoked"):
+                raise SiteError(f"site {name!r} is revoked; it gets no new key")
+            if data.get("akismet_digest"):
+                pipe.hdel(keys.SITE_AKISMET_KEYS, data["akismet_digest"])
+            data["akismet_digest"] = digest
+
+        try:
+            self._change(name, issue_in)
+        except BaseException:
+            self.client.hdel(keys.SITE_AKISMET_KEYS, digest)
+            raise
+        return alias
 
     def name_for_key(self, key: str) -> str | None:
-        """The name of the site a key belongs to, or ``None``: one ``HGET``.
+        """The name of the site a ``cgs_`` key belongs to, or ``None``: one ``HGET``.
 
-        Revoking a key deletes its digest at once, so a revoked key finds nothing; the
-        caller reads the site's settings where it keeps them (the web app caches them).
+        Revoking a site deletes its key's digest at once, so a revoked key finds nothing;
+        the caller reads the site's settings where it keeps them (the web app caches them).
         """
         if not key.startswith(KEY_PREFIX) or len(key) > 200:
             return None
         name = cast(bytes | None, self.client.hget(keys.SITE_KEYS, site_key_digest(key)))
         return name.decode() if name is not None else None
 
-    def authenticate(self, key: str) -> Site | None:
-        """The site a key belongs to, or ``None`` (an unknown, revoked or malformed key)."""
-        name = self.name_for_key(key)
-        if name is None:
-            return None
+    def name_for_akismet_key(self, key: str) -> str | None:
+        """The name of the site whose key (``cgs_``) or Akismet key this is: one ``HGET``.
+
+        For the Akismet endpoints only. An Akismet key is read in any case (the WordPress
+        plugin keeps the case it was typed in).
+        """
+        alias = key.lower()
+        if not AKISMET_KEY_PATTERN.fullmatch(alias):
+            return self.name_for_key(key)
+        name = cast(bytes | None, self.client.hget(keys.SITE_AKISMET_KEYS, site_key_digest(alias)))
+        return name.decode() if name is not None else None
+
+    def is_revoked(self, name: str) -> bool:
+        """Whether a site is revoked now (one ``HGET``; an unknown site is not)."""
         data = self._read(name)
-        if data is None or data.get("revoked") or not data.get("digest"):
-            return None
-        if not hmac.compare_digest(str(data["digest"]), site_key_digest(key)):
-            return None
-        return _site(data, self.receivers(data["name"]))
+        return bool(data and data.get("revoked"))

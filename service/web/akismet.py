@@ -1,21 +1,27 @@
 """The Akismet REST API 1.1 under ``/1.1/``: form-encoded requests, ``text/plain`` answers.
 
-A site's key (``cgs_...``) is its Akismet key. Clients send it as the ``api_key`` form
-field (``key`` for ``verify-key``), or as ``Authorization: Bearer cgs_...``, or, as old
-clients do, as the first label of the ``Host`` header (``cgs_....rest.akismet.com``).
-A key that authenticated is remembered for a second
-(:meth:`~service.core.akismet.checking.AkismetChecker.authenticate`).
-What the answers mean, and how held comments and discards are decided, is in
-:mod:`service.core.akismet.checking` and docs/akismet.md.
+A site's key (``cgs_...``) is its Akismet key, and so is its Akismet-shaped alias
+(12 hexadecimal characters, ``commentgate sites akismet-key``), which is valid here only.
+Clients send it as the ``api_key`` form field (``key`` for ``verify-key`` and
+``get-subscription``), or as ``Authorization: Bearer ...``, or, as old clients do, as the
+first label of the ``Host`` header (``<key>.rest.akismet.com``). It is authenticated as
+intake authenticates a site key (:meth:`~service.web.sites.SiteDirectory.site_for_key`:
+one ``HGET``, so a revocation counts at once). What the answers mean, and how held
+comments and discards are decided, is in :mod:`service.core.akismet.checking` and
+docs/akismet.md.
+
+``get-subscription`` and ``test`` answer what the WordPress plugin's settings page asks
+before it keeps a key: an active subscription, and ``connected``.
 
 These endpoints are not part of the JSON API: they answer in Akismet's own text
 format, errors included (never ``application/problem+json``), and are left out of the
-OpenAPI document (:data:`service.web.api.openapi.NOT_JSON_API`).
+OpenAPI document (:data:`service.web.apidoc.spec.NOT_JSON_API`).
 """
 
 from __future__ import annotations
 
 import codecs
+import json
 import logging
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
@@ -32,9 +38,9 @@ from service.core.akismet import (
     read_submission,
     report,
 )
-from service.core.sites import KEY_PREFIX, Site
+from service.core.sites import AKISMET_KEY_PATTERN, KEY_PREFIX, Site
 from service.web.request_context import current_flask_app, current_request, request_globals
-from service.web.services import Services
+from service.web.services import Services, services
 
 __all__ = ["EXTENSION_KEY", "THANKS", "bp", "init_akismet"]
 
@@ -48,9 +54,19 @@ THANKS = "Thanks for making the web a better place."
 FORM = "application/x-www-form-urlencoded"
 _HELP = "X-akismet-debug-help"
 _BAD_KEY = (
-    "The key is not a valid commentgate site key (cgs_...). Send it as api_key, "
-    "see `commentgate sites list`."
+    "The key is not a valid commentgate site key (cgs_...) or Akismet key (12 hexadecimal "
+    "characters), or its site was revoked. Send it as api_key, see `commentgate sites list`."
 )
+#: What ``get-subscription`` answers for a valid key: the fields the WordPress plugin's
+#: settings page reads (it keeps a key only while ``status`` is ``active``).
+SUBSCRIPTION = {
+    "status": "active",
+    "account_name": "commentgate",
+    "account_type": "commentgate",
+    "account_id": False,
+    "next_billing_date": False,
+    "limit_reached": False,
+}
 
 
 def init_akismet(app: Flask, clients: Services) -> None:
@@ -103,11 +119,12 @@ def _key(form: Mapping[str, str], *names: str) -> str:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     label = request.environ.get("HTTP_HOST", "").split(".", 1)[0]  # as sent: keys mix case
-    return label if label.startswith(KEY_PREFIX) else ""
+    alias = AKISMET_KEY_PATTERN.fullmatch(label.lower())
+    return label if label.startswith(KEY_PREFIX) or alias else ""
 
 
 def _site(key: str) -> Site | None:
-    return _checker().authenticate(key)
+    return services().sites.site_for_key(key, akismet=True)
 
 
 def _invalid(detail: str = _BAD_KEY) -> Response:
@@ -140,6 +157,27 @@ def verify_key() -> Response:
     if _site(key) is None:
         return _invalid()
     return _text("valid")
+
+
+@bp.post("/get-subscription")
+def get_subscription() -> Response:
+    """The key's subscription as JSON (always active), else ``invalid``.
+
+    The WordPress plugin's settings page keeps a key typed into it only when this says
+    ``active`` (``Akismet_Admin::save_key``), and shows ``account_name``.
+    """
+    form = _form()
+    if _site(_key(form, "key", "api_key")) is None:
+        return _invalid()
+    response = Response(json.dumps(SUBSCRIPTION), mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/test")
+def connectivity_test() -> Response:
+    """``connected``: the WordPress plugin's check that its API host answers."""
+    return _text("connected")
 
 
 @bp.post("/comment-check")

@@ -1,14 +1,19 @@
 """Which site a request is for: site keys, the sites' settings cached in process.
 
+One mechanism authenticates every site key in the web process,
+:meth:`SiteDirectory.site_for_key`: one ``HGET`` finds the key's site (revoking a site
+deletes its keys' digests, so that takes effect at once, in every process), and its
+settings come from the directory's cache. Intake and the Akismet endpoints both use it.
+
 A site's own server posts with ``Authorization: Bearer cgs_...``. :func:`install` adds
-a hook, ahead of the rate limits, that authenticates such a post with one ``HGET``
-(revoking a key deletes its digest, so that takes effect at once) and remembers the
+a hook, ahead of the rate limits, that authenticates such a post and remembers the
 site in ``g.site``, and the key its per-commenter rate limit counts under in
 ``g.rate_client``: the commenter's address (``user_ip``, /64 for IPv6) within the site.
 Posts without the header pay for nothing but a dictionary lookup.
 
-The sites' settings (origins, captcha, ceilings) change rarely and are read on every
-CORS preflight: :class:`SiteDirectory` keeps them in process for a few seconds.
+The sites' settings (origins, captcha, ceilings, webhook receivers) change rarely and
+are read on every CORS preflight: :class:`SiteDirectory` keeps them in process for a few
+seconds.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ class SiteDirectory:
             if now < self._due:
                 return
             try:
-                found = self.registry.list(webhooks=False)
+                found = self.registry.list()  # with the receivers: two round trips
             except redis.RedisError as exc:
                 # Keep what is known; try again at the next request after a short wait.
                 logger.warning("sites not read: %s", type(exc).__name__)
@@ -85,6 +90,21 @@ class SiteDirectory:
             if site is not None:
                 self._due = 0.0  # a new site: read them all at the next request
         return site
+
+    def site_for_key(self, key: str, *, akismet: bool = False) -> Site | None:
+        """The site a key belongs to, or ``None`` (unknown, revoked or malformed).
+
+        One ``HGET`` (revocation deletes the digest, so it takes effect at once); the
+        site's settings are the directory's.
+
+        Args:
+            key: The key as sent.
+            akismet: Also take the site's Akismet key (valid on ``/1.1/`` only).
+        """
+        registry = self.registry
+        name = registry.name_for_akismet_key(key) if akismet else registry.name_for_key(key)
+        site = self.get(name) if name is not None else None
+        return None if site is None or site.closed else site
 
     def names(self) -> list[str]:
         """Every site's name, the default one first."""
@@ -117,7 +137,6 @@ def install(app: Flask, directory: SiteDirectory) -> None:
     Call after the app's own ``before_request`` hooks (the client's address must be
     known) and before :func:`service.web.ratelimit.install`.
     """
-    registry = directory.registry
 
     @app.before_request
     def _identify_site() -> None:
@@ -126,8 +145,7 @@ def install(app: Flask, directory: SiteDirectory) -> None:
         if not header or request.url_rule is None or request.url_rule.endpoint != _INTAKE:
             return
         scheme, _, key = header.partition(" ")
-        name = registry.name_for_key(key.strip()) if scheme.lower() == "bearer" else None
-        site = directory.get(name) if name is not None else None
+        site = directory.site_for_key(key.strip()) if scheme.lower() == "bearer" else None
         if site is None:
             raise UnauthorizedError(
                 "the site key is not valid (unknown or revoked)",

@@ -579,6 +579,23 @@ def test_the_site_attribute_is_sent_with_every_request(
     assert stored.site == "blog"
 
 
+def test_a_revoked_sites_widget_says_it_takes_no_comments(
+    visitor: Visitor, commentgate: LiveServer, host_site: HostSite, redis_client: redis.Redis
+) -> None:
+    registry = SiteRegistry(redis_client)
+    registry.add("blog", url=host_site.origin + "/")
+    page = visitor.open(serve(host_site, commentgate, site="blog"))
+    registry.revoke("blog")  # while the page is open
+    visitor.guard.allow_http_error(403, r"/api/v1/comments$")
+    fill_form(page, "Sent after the site was revoked.", "Sam")
+    with page.expect_response(re.compile(r"/api/v1/comments$")) as posted:
+        page.get_by_role("button", name="Post comment").click()
+    assert posted.value.status == 403
+    expect(page.get_by_role("alert")).to_have_text("This site no longer takes comments.")
+    assert redis_client.keys(keys.comment("*")) == []
+    assert violations(page) == []
+
+
 def test_the_theme_comes_from_the_host_pages_custom_properties(
     visitor: Visitor, commentgate: LiveServer, host_site: HostSite
 ) -> None:

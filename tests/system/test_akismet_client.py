@@ -140,3 +140,25 @@ def test_submit_spam_and_ham_relabel_the_comments(
         )
     }
     assert by_body == {GENUINE: "spam", SPAMMY: "published"}
+
+
+def test_an_akismet_shaped_key_works_like_the_site_key(
+    server: LiveServer, site_key: str, redis_client: redis.Redis
+) -> None:
+    """A site's Akismet key (12 hexadecimal characters) on every call the client makes."""
+    registry = SiteRegistry(redis_client)
+    alias = registry.issue_akismet_key("garden")
+    http = httpx.Client(transport=ToLocalServer(server.url), timeout=60.0)
+    with akismet.SyncClient.validated_client(
+        config=akismet.Config(key=alias, url=BLOG), http_client=http
+    ) as client:
+        genuine = {"user_ip": "198.51.100.23", "comment_content": GENUINE, "comment_author": "Ines"}
+        assert client.comment_check(permalink=POST, **genuine) == akismet.CheckResponse.HAM
+        assert client.submit_spam(**genuine) is True
+        labels = [f[b"moderator"] for _, f in redis_client.xrange(keys.feedback("garden"))]
+        assert labels == [b"site:garden"]
+        registry.revoke("garden")  # at once, for both keys
+        assert client.verify_key() is False
+        assert client.verify_key(site_key, BLOG) is False
+        with pytest.raises(akismet.APIKeyError):
+            client.comment_check(permalink=POST, **genuine)

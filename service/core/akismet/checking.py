@@ -38,7 +38,7 @@ from service.core import events, metrics, outbox
 from service.core.decision import Policy, Reason
 from service.core.judging import SiteJudge
 from service.core.site_contexts import SiteContexts
-from service.core.sites import Site, SiteRegistry, site_key_digest
+from service.core.sites import Site
 from service.core.store import Comment, CommentStatus, Decision, keys, new_comment_id
 
 if TYPE_CHECKING:
@@ -66,8 +66,6 @@ RECHECK_AFTER_SECONDS = 12 * 3600
 REFRESH_SECONDS = 1.0
 #: How long a checked comment can be found by its content for a report without guid.
 FINGERPRINT_TTL = 30 * 24 * 3600
-#: Most site keys remembered at once (past that, all are forgotten).
-_KEYS_KEPT = 1000
 #: Reasons that make a spam decision blatant whatever the score.
 _BLATANT_REASONS = frozenset({Reason.BLOCKLIST, Reason.CAMPAIGN})
 
@@ -131,34 +129,6 @@ class AkismetChecker:
         self._lock = threading.Lock()
         self._contexts: SiteContexts | None = None
         self._judges: dict[str, tuple[float, SiteJudge]] = {}
-        self._keys: dict[str, tuple[float, Site]] = {}
-
-    # -- keys ----------------------------------------------------------------------------
-
-    def authenticate(self, key: str) -> Site | None:
-        """The site a key belongs to, or ``None``; a site found is remembered briefly.
-
-        :meth:`SiteRegistry.authenticate` costs three round trips; a key that
-        authenticated is trusted for :data:`REFRESH_SECONDS` more (so a revocation or a
-        site's new settings take effect within that). Unknown keys are never remembered.
-        """
-        if not key:
-            return None
-        digest = site_key_digest(key)
-        now = time.monotonic()
-        with self._lock:
-            cached = self._keys.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        site = SiteRegistry(self.clients.redis).authenticate(key)
-        with self._lock:
-            if site is None:
-                self._keys.pop(digest, None)
-            else:
-                if len(self._keys) >= _KEYS_KEPT:
-                    self._keys.clear()
-                self._keys[digest] = (now + REFRESH_SECONDS, site)
-        return site
 
     # -- judging -------------------------------------------------------------------------
 
@@ -232,7 +202,7 @@ class AkismetChecker:
             decided_at=time.time(),
         )
         settings = self.clients.settings
-        with_events = bool(settings.webhooks or site.webhooks)  # as read with its key
+        with_events = bool(settings.webhooks or site.webhooks)  # as the directory read it
         with self.clients.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.comment(comment.id), mapping=comment.to_redis())  # type: ignore[arg-type]
             created = {comment.id: comment.created_at}

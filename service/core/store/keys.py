@@ -32,6 +32,8 @@ ADMISSION = PREFIX + "admission:intake"  # GCRA schedule of intake admission, in
 MODERATORS = PREFIX + "moderators"  # hash name -> JSON account
 SITES = PREFIX + "site-registry"  # hash site name -> JSON site (its key only as a digest)
 SITE_KEYS = PREFIX + "site-keys"  # hash site key digest -> site name
+#: hash Akismet-shaped key digest -> site name (a site's alias key, valid on /1.1/ only)
+SITE_AKISMET_KEYS = PREFIX + "site-akismet-keys"
 MODERATOR_TOKENS = PREFIX + "moderators:tokens"  # hash token digest -> name
 METRIC_COUNTERS = PREFIX + "metrics:counters"
 METRIC_HISTOGRAMS = PREFIX + "metrics:histograms"

@@ -18,6 +18,7 @@ from service.core.exceptions import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    SiteRevokedError,
     ValidationFailedError,
 )
 from service.core.sites import Site
@@ -82,6 +83,7 @@ _OUTCOMES = {
     "payload_too_large": "malformed",
     "unsupported_media_type": "malformed",
     "rate_limited": "rate_limited",
+    "site_revoked": "site_revoked",
     "unavailable": "unavailable",
 }
 #: Fields only a site's server may send, with its key: what it knows of the commenter.
@@ -125,8 +127,11 @@ _POSTED_ID = ("The id the submission was answered with.", COMMENT_ID[1])
             "Location",
         ),
         400: MALFORMED.also_html(),
-        401: problem("The site key is not valid (unknown or revoked)."),
-        403: problem("The post names a site that does not allow its origin.").also_html(),
+        401: problem("The site key is not valid (unknown, or its site revoked)."),
+        403: problem(
+            "The post names a site that does not allow its origin (`forbidden`), or a "
+            "site that was revoked and takes no new comments (`site_revoked`)."
+        ).also_html(),
         413: TOO_LARGE.also_html(),
         415: UNSUPPORTED,
         422: problem(
@@ -264,13 +269,15 @@ def _site_of(submission: CommentSubmission, site: Site | None) -> str:
 
     With a site key (``site``), the post is that site's and may say whose it is
     (``user_ip``, ``user_agent``, ``referrer``). Without, those fields are refused, never
-    trusted; a browser's post naming a site must come from one of its origins; one
-    naming none is the default site's (no Redis round trip).
+    trusted; a browser's post naming a site must come from one of its origins, and the
+    site must not be revoked (one ``HGET``: revocation counts at once, as a key's does);
+    one naming none is the default site's (no Redis round trip).
 
     Raises:
         ValidationFailedError: Forwarded fields without a site key, an unknown site, or
             a site other than the key's.
         ForbiddenError: A browser's post to a site from an origin the site does not allow.
+        SiteRevokedError: A browser's post to a revoked site.
     """
     if site is not None:
         if submission.site and submission.site != site.name:
@@ -287,7 +294,8 @@ def _site_of(submission: CommentSubmission, site: Site | None) -> str:
         )
     if not submission.site:
         return DEFAULT_SITE
-    named = services().sites.get(submission.site)
+    directory = services().sites
+    named = directory.get(submission.site)
     if named is None:
         raise ValidationFailedError(
             "no such site", errors={"site": f"no site named {submission.site!r}"}
@@ -297,6 +305,11 @@ def _site_of(submission: CommentSubmission, site: Site | None) -> str:
         raise ForbiddenError(
             f"site {named.name!r} does not take comments from this page's origin",
             extra={"origin": origin[:200] or None},
+        )
+    if named.closed or (not named.is_default and directory.registry.is_revoked(named.name)):
+        raise SiteRevokedError(
+            f"site {named.name!r} was revoked: it takes no new comments",
+            extra={"site": named.name},
         )
     return named.name
 

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 
 import redis
@@ -19,7 +20,7 @@ def test_add_list_revoke(redis_url: str, redis_client: redis.Redis) -> None:
     assert key.startswith("cgs_")
     stored = b"".join(redis_client.hvals(keys.SITES)) + b"".join(redis_client.hkeys(keys.SITE_KEYS))
     assert key.encode() not in stored  # only its digest
-    assert SiteRegistry(redis_client).authenticate(key) is not None
+    assert SiteRegistry(redis_client).name_for_key(key) == "blog"
 
     table = run(redis_url, "list")
     assert table.returncode == 0, table.stderr
@@ -34,8 +35,36 @@ def test_add_list_revoke(redis_url: str, redis_client: redis.Redis) -> None:
     assert key not in json.dumps(rows)
 
     assert run(redis_url, "revoke", "blog").returncode == 0
-    assert SiteRegistry(redis_client).authenticate(key) is None
-    assert "revoked" in run(redis_url, "list").stdout
+    assert SiteRegistry(redis_client).name_for_key(key) is None
+    blog_row = [line for line in run(redis_url, "list").stdout.splitlines() if "blog" in line]
+    assert "revoked" in blog_row[0]
+    rows = [json.loads(line) for line in run(redis_url, "list", "--json").stdout.splitlines()]
+    assert (rows[1]["revoked"], rows[1]["revoked_at"] > 0) == (True, True)
+
+
+def test_akismet_key_is_printed_once_rotated_and_refused_once_revoked(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    assert run(redis_url, "add", "blog").returncode == 0
+    issued = run(redis_url, "akismet-key", "blog")
+    assert issued.returncode == 0, issued.stderr
+    alias = issued.stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{12}", alias)
+    assert "not shown again" in issued.stderr
+    registry = SiteRegistry(redis_client)
+    assert registry.name_for_akismet_key(alias) == "blog"
+    assert "akismet-key yes" in run(redis_url, "list").stdout
+    assert alias not in run(redis_url, "list", "--json").stdout
+    rotated = run(redis_url, "akismet-key", "blog").stdout.strip()
+    assert rotated != alias
+    assert registry.name_for_akismet_key(alias) is None
+    assert run(redis_url, "revoke", "blog").returncode == 0
+    assert registry.name_for_akismet_key(rotated) is None
+    refused = run(redis_url, "akismet-key", "blog")
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "Error: site 'blog' is revoked; it gets no new key"
+    )
 
 
 def test_configure(redis_url: str, redis_client: redis.Redis) -> None:
@@ -108,6 +137,7 @@ def test_errors_are_one_line(redis_url: str) -> None:
         ("webhook", "blog", "add", "not a url"),
         ("webhook", "nobody", "add", "https://hooks.example/"),
         ("webhook", "blog", "remove", "https://hooks.example/"),
+        ("akismet-key", "nobody"),
     ):
         result = run(redis_url, *args)
         assert result.returncode != 0, args

@@ -7,8 +7,6 @@ again as ``POST_*``, the server's ``HTTP_*`` variables, ``api_key`` added to the
 
 from __future__ import annotations
 
-import time
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -390,19 +388,3 @@ def test_a_form_in_the_blogs_own_charset_is_decoded_with_it(
     comment = CommentStore(redis_client).get(response.headers["X-akismet-guid"])
     assert comment is not None
     assert comment.body == text
-
-
-def test_a_revoked_key_stops_working_once_its_second_is_over(
-    client: FlaskClient,
-    site_key: str,
-    redis_client: redis.Redis,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from service.core.akismet import checking
-
-    assert check(client, site_key, GENUINE).get_data(as_text=True) == "false"
-    SiteRegistry(redis_client).revoke("blog")
-    assert check(client, site_key, GENUINE).get_data(as_text=True) == "false"  # remembered
-    later = time.monotonic() + checking.REFRESH_SECONDS
-    monkeypatch.setattr(checking, "time", SimpleNamespace(monotonic=lambda: later, time=time.time))
-    assert check(client, site_key, GENUINE).get_data(as_text=True) == "invalid"

@@ -55,7 +55,8 @@
       "wrongCaptcha": "The answer to the spam check was not right. Please answer the new question: {0}",
       "rateLimited": "Too many comments right now. Please try again later.",
       "unavailable": "Comments are unavailable right now. Please try again later.",
-      "failed": "Your comment could not be sent. Please try again."
+      "failed": "Your comment could not be sent. Please try again.",
+      "closed": "This site no longer takes comments."
     },
     "de": {
       "title": "Kommentare",
@@ -92,7 +93,8 @@
       "wrongCaptcha": "Die Antwort auf den Spam-Schutz war nicht richtig. Bitte beantworte die neue Frage: {0}",
       "rateLimited": "Gerade zu viele Kommentare. Bitte versuche es später noch einmal.",
       "unavailable": "Kommentare sind gerade nicht verfügbar. Bitte versuche es später noch einmal.",
-      "failed": "Dein Kommentar konnte nicht gesendet werden. Bitte versuche es noch einmal."
+      "failed": "Dein Kommentar konnte nicht gesendet werden. Bitte versuche es noch einmal.",
+      "closed": "Diese Website nimmt keine Kommentare mehr an."
     },
     "fr": {
       "title": "Commentaires",
@@ -129,7 +131,8 @@
       "wrongCaptcha": "La réponse au contrôle anti-spam n’était pas juste. Répondez à la nouvelle question : {0}",
       "rateLimited": "Trop de commentaires en ce moment. Réessayez plus tard.",
       "unavailable": "Les commentaires sont indisponibles pour le moment. Réessayez plus tard.",
-      "failed": "Votre commentaire n’a pas pu être envoyé. Réessayez."
+      "failed": "Votre commentaire n’a pas pu être envoyé. Réessayez.",
+      "closed": "Ce site n’accepte plus de commentaires."
     }
   };
   /* :strings */
@@ -520,6 +523,10 @@
       fieldError("captcha_answer", message);
       say(alert, message);
       fields.captcha_answer.focus();
+      return;
+    }
+    if (problem.code === "site_revoked") {
+      say(alert, S.closed); // the site was revoked: no retry will help
       return;
     }
     if (posted.status === 422 && problem.errors) {

@@ -85,6 +85,76 @@ def test_a_revoked_key_is_401_at_once(
     assert site_post(client, blog_key).status_code == 401
 
 
+def test_a_revoked_site_takes_no_new_comment_at_once_and_keeps_its_own(
+    client: FlaskClient, blog_key: str, redis_client: redis.Redis
+) -> None:
+    from service.core.accounts import ModeratorStore
+    from service.core.store import Decision
+    from tests.conftest import auth
+
+    def browser_post() -> Any:
+        return client.post(
+            "/api/v1/comments", json=new_comment(client, site="blog"), headers={"Origin": BLOG}
+        )
+
+    kept = stored(redis_client, browser_post())
+    CommentStore(redis_client).record_decisions(
+        [Decision(kept, CommentStatus.HELD, 0.5, "cg-test", ("model_score",))]
+    )
+    SiteRegistry(redis_client).revoke("blog")  # the app's directory of sites is not told
+
+    # The widget's (a browser's) post naming the site, from its own page.
+    refused = browser_post()
+    assert refused.status_code == 403
+    assert refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["code"] == "site_revoked"
+    assert problem["type"] == "https://commentgate.dev/problems/site_revoked"
+    assert problem["site"] == "blog"
+    # A plain form from the site's page gets a page saying so.
+    form = client.post(
+        "/api/v1/comments",
+        data=new_comment(client, site="blog"),
+        headers={"Origin": BLOG, "Accept": "text/html,*/*;q=0.8"},
+    )
+    assert (form.status_code, form.mimetype) == (403, "text/html")
+    # The site's server, with its key.
+    assert site_post(client, blog_key).status_code == 401
+    # Another origin still learns only that its origin is not allowed.
+    other = client.post(
+        "/api/v1/comments",
+        json=new_comment(client, site="blog"),
+        headers={"Origin": "https://evil.example"},
+    )
+    assert other.get_json()["code"] == "forbidden"
+
+    # Its moderators still see its comments and decide them; they are still shown.
+    token = ModeratorStore(redis_client).add("bea", sites=["blog"])
+    queue = client.get(
+        "/api/v1/moderation/queue", query_string={"status": "held"}, headers=auth(token)
+    ).get_json()
+    assert [c["id"] for c in queue["comments"]] == [kept.id]
+    approved = client.post(
+        f"/api/v1/moderation/comments/{kept.id}", json={"action": "approve"}, headers=auth(token)
+    )
+    assert approved.status_code == 200
+    page = client.get("/api/v1/comments", query_string={"thread": kept.thread, "site": "blog"})
+    assert [c["id"] for c in page.get_json()["comments"]] == [kept.id]
+    # Other sites are untouched.
+    assert stored(redis_client, client.post("/api/v1/comments", json=new_comment(client)))
+
+
+def test_revoking_the_default_site_removes_its_key_only(
+    client: FlaskClient, redis_client: redis.Redis
+) -> None:
+    registry = SiteRegistry(redis_client)
+    _, key = registry.add("default")
+    registry.revoke("default")
+    assert site_post(client, key).status_code == 401
+    posted = client.post("/api/v1/comments", json=new_comment(client))  # needs no key
+    assert stored(redis_client, posted).site == "default"
+
+
 def test_invalid_forwarded_fields_are_422(client: FlaskClient, blog_key: str) -> None:
     for fields in ({"user_ip": "not-an-ip"}, {"referrer": "javascript:alert(1)"}):
         response = site_post(client, blog_key, **fields)
