@@ -1,212 +1,36 @@
-"""Sites: the websites one commentgate serves, each with its key and its own settings.
-
-A site is named by a short id (``blog``, ``news-eu``). Every comment, thread, list of
-a moderator's queue, learnt model and campaign memory belongs to one site. What
-existed before sites is the default site (:data:`~service.core.store.keys.DEFAULT_SITE`):
-it always exists, takes the global settings, and needs no key, so nothing breaks.
-
-A site's key (``cgs_...``) is shown once when the site is added (or its key rotated)
-and stored only as its SHA-256 digest, like a moderator's token. With it, a site's
-own server may post comments on behalf of its readers (their address, user agent and
-referrer are trusted only then) and speak the Akismet protocol.
-
-A site may also have an *Akismet key* (:meth:`SiteRegistry.issue_akismet_key`): an
-alias shaped like Akismet's own keys (12 lower-case hexadecimal characters), which the
-WordPress plugin's settings page accepts where it refuses a ``cgs_`` key. It is valid on
-the Akismet endpoints (``/1.1/``) only, shown once and stored as its digest too.
-
-Revoking a site (:meth:`SiteRegistry.revoke`) deletes both keys' digests at once and
-marks the site revoked: intake then refuses every new comment of it (its keys find
-nothing; a browser's post naming it is refused). Its stored comments, lists and models
-stay, and its moderators keep working on them. The default site's revocation removes its
-keys only: it still takes the posts that name no site, which need no key.
-
-Per-site settings left unset (``None``) fall back to the global ``COMMENTGATE_*``
-setting of the same meaning (:meth:`Site.settings_over`).
-"""
+"""The registry of sites on Redis: adding, configuring, revoking, and their keys."""
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import redis
-from limits import parse_many
 
-from service.core.settings import Settings
+from service.core.sites._site import (
+    AKISMET_KEY_PATTERN,
+    KEY_PREFIX,
+    NAME_PATTERN,
+    OVERRIDABLE,
+    Site,
+    SiteError,
+    check_origin,
+    check_rate_limit,
+    site_from_stored,
+    site_key_digest,
+    stored_form,
+)
 from service.core.store import keys
 from service.core.store.keys import DEFAULT_SITE
 
-__all__ = [
-    "AKISMET_KEY_PATTERN",
-    "KEY_PREFIX",
-    "NAME_PATTERN",
-    "Site",
-    "SiteError",
-    "SiteRegistry",
-    "site_key_digest",
-]
+__all__ = ["SiteRegistry"]
 
-KEY_PREFIX = "cgs_"
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-#: A site's Akismet key: what the WordPress plugin keeps of a key typed into its settings
-#: page (it strips all but ``[a-f0-9]``, any case, and refuses anything but 12 of them).
-AKISMET_KEY_PATTERN = re.compile(r"[0-9a-f]{12}")  # fullmatch
 #: Tries at finding an Akismet key no other site has (48 random bits each).
 _AKISMET_KEY_TRIES = 8
-
-#: The per-site settings a site may set, and the global setting each falls back to.
-OVERRIDABLE = (
-    "allowed_origins",
-    "premoderation",
-    "publish_below",
-    "spam_above",
-    "learning",
-    "verifies_own_challenge",
-    "rate_limit_site",
-)
-
-
-class SiteError(ValueError):
-    """An invalid name, URL or origin, a duplicate, or an unknown site."""
-
-
-def site_key_digest(key: str) -> str:
-    """The stored form of a site key."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def check_origin(origin: str) -> str:
-    """``origin`` as a browser sends it (``scheme://host[:port]``), or :class:`SiteError`."""
-    parts = urlsplit(origin.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-        raise SiteError(f"an origin is scheme://host[:port], not {origin!r}")
-    return f"{parts.scheme}://{parts.netloc.lower()}"
-
-
-def check_rate_limit(limit: str) -> str:
-    """``limit`` if Flask-Limiter reads it (``600/minute``, ``10/second;20000/day``)."""
-    try:
-        parsed = parse_many(limit)
-    except ValueError:
-        parsed = []
-    if not parsed:
-        raise SiteError(f"a rate limit is like '600/minute', not {limit[:64]!r}")
-    return limit
-
-
-@dataclass(frozen=True, slots=True)
-class Site:
-    """A site and its own settings (``None``: the global setting applies).
-
-    Attributes:
-        name: The site's id.
-        url: The site's address (shown to moderators; its origin is allowed by default).
-        created_at: When the site was added (epoch seconds).
-        allowed_origins: Origins whose browsers may post to this site (CORS).
-        premoderation: Hold every comment for a moderator.
-        publish_below: Publish below this score.
-        spam_above: File as spam at or above this score.
-        learning: Learn a site model from this site's moderators' labels.
-        verifies_own_challenge: The site's server checks its own challenge (its own
-            captcha, a login): its key-authenticated posts need no commentgate captcha.
-        rate_limit_site: Ceiling on the comments the whole site may post (e.g.
-            ``"600/minute"``), beside the per-commenter limit.
-        webhooks: Receivers of this site's events, by URL, with their ``whsec_`` secret.
-        revoked: The site was revoked: its keys are gone and intake refuses its new
-            comments (the default site: its keys only).
-        revoked_at: When it was revoked (epoch seconds; 0 when it is not).
-        akismet_key: Whether the site has an Akismet key (``sites akismet-key``).
-    """
-
-    name: str
-    url: str = ""
-    created_at: float = 0.0
-    allowed_origins: tuple[str, ...] | None = None
-    premoderation: bool | None = None
-    publish_below: float | None = None
-    spam_above: float | None = None
-    learning: bool | None = None
-    verifies_own_challenge: bool = False
-    rate_limit_site: str | None = None
-    webhooks: dict[str, str] = field(default_factory=dict)
-    revoked: bool = False
-    revoked_at: float = 0.0
-    akismet_key: bool = False
-
-    @property
-    def is_default(self) -> bool:
-        """Whether this is the default site (what existed before sites)."""
-        return self.name == DEFAULT_SITE
-
-    @property
-    def closed(self) -> bool:
-        """Whether intake refuses this site's new comments (revoked, and not the default)."""
-        return self.revoked and not self.is_default
-
-    @property
-    def learns(self) -> bool:
-        """Whether this site's moderators' labels teach its site model (on by default)."""
-        return self.learning is not False
-
-    def origins(self, settings: Settings) -> tuple[str, ...]:
-        """The origins whose browsers may post to this site."""
-        if self.allowed_origins is not None:
-            return self.allowed_origins
-        if self.is_default:
-            return tuple(settings.allowed_origins)
-        return (check_origin(self.url),) if self.url else ()
-
-    def settings_over(self, settings: Settings) -> Settings:
-        """The global settings with this site's own values in their place."""
-        changes: dict[str, Any] = {
-            name: getattr(self, name)
-            for name in ("premoderation", "publish_below", "spam_above")
-            if getattr(self, name) is not None
-        }
-        return settings.model_copy(update=changes) if changes else settings
-
-    def to_json(self) -> dict[str, Any]:
-        """The site as stored and as the API shows it (never a key or a webhook secret)."""
-        data = dataclasses.asdict(self)
-        data["webhooks"] = sorted(self.webhooks)
-        return data
-
-
-def _stored(site: Site) -> dict[str, Any]:
-    """What the registry stores of a new site (its keys' digests are added beside)."""
-    data = site.to_json()
-    for shown_only in ("webhooks", "akismet_key"):
-        del data[shown_only]
-    return data
-
-
-def _site(data: dict[str, Any], webhooks: dict[str, str]) -> Site:
-    origins = data.get("allowed_origins")
-    return Site(
-        name=data["name"],
-        url=data.get("url", ""),
-        created_at=float(data.get("created_at", 0.0)),
-        allowed_origins=tuple(origins) if origins is not None else None,
-        premoderation=data.get("premoderation"),
-        publish_below=data.get("publish_below"),
-        spam_above=data.get("spam_above"),
-        learning=data.get("learning"),
-        verifies_own_challenge=bool(data.get("verifies_own_challenge", False)),
-        rate_limit_site=data.get("rate_limit_site"),
-        webhooks=webhooks,
-        revoked=bool(data.get("revoked", False)),
-        revoked_at=float(data.get("revoked_at", 0.0)),
-        akismet_key=bool(data.get("akismet_digest")),
-    )
 
 
 class SiteRegistry:
@@ -244,7 +68,7 @@ class SiteRegistry:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         digest = site_key_digest(key)
         site = Site(name=name, url=url, created_at=time.time(), allowed_origins=checked)
-        stored = _stored(site) | {"digest": digest}
+        stored = stored_form(site) | {"digest": digest}
         if not self.client.hsetnx(keys.SITES, name, json.dumps(stored)):
             raise SiteError(f"site {name!r} exists already")
         self.client.hset(keys.SITE_KEYS, digest, name)
@@ -255,7 +79,7 @@ class SiteRegistry:
         data = self._read(name)
         if data is None:
             return Site(name=DEFAULT_SITE) if name == DEFAULT_SITE else None
-        return _site(data, self.receivers(data["name"]))
+        return site_from_stored(data, self.receivers(data["name"]))
 
     def require(self, name: str) -> Site:
         """A site by name.
@@ -284,7 +108,7 @@ class SiteRegistry:
                     pipe.hgetall(keys.site_webhooks(data["name"]))
                 receivers = pipe.execute()
         found = {
-            data["name"]: _site(data, {k.decode(): v.decode() for k, v in urls.items()})
+            data["name"]: site_from_stored(data, {k.decode(): v.decode() for k, v in urls.items()})
             for data, urls in zip(stored, receivers, strict=True)
         }
         default = found.pop(DEFAULT_SITE, Site(name=DEFAULT_SITE))
@@ -335,7 +159,7 @@ class SiteRegistry:
             if data is None:
                 if name != DEFAULT_SITE or not default_too:
                     raise SiteError(f"no site named {name!r} (see `commentgate sites list`)")
-                data = _stored(Site(name=DEFAULT_SITE, created_at=time.time()))
+                data = stored_form(Site(name=DEFAULT_SITE, created_at=time.time()))
             pipe.multi()
             change(data, pipe)
             pipe.hset(keys.SITES, name, json.dumps(data))
