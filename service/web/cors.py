@@ -5,7 +5,7 @@ default site's are ``COMMENTGATE_ALLOWED_ORIGINS``) may fetch captchas, post com
 and read threads. The preflight allows the union of every site's origins, read from
 the process's :class:`~service.web.sites.SiteDirectory` (refreshed every few seconds,
 so a preflight costs no Redis round trip); intake then checks a post naming a site
-against that site's own origins (:mod:`service.web.api.comments`).
+against that site's own origins (:mod:`service.web.api.comments.intake`).
 
 Same headers as flask-cors gave before sites: the origin echoed, ``Vary: Origin``,
 a 600-second preflight cache, ``Content-Type`` and ``X-Request-ID`` allowed, and

@@ -77,10 +77,10 @@ def test_a_route_without_a_declaration_is_reported(app: Flask) -> None:
 def test_documentation_adds_nothing_to_a_request(app: Flask) -> None:
     # doc(...) hands SpecTree a stand-in and returns the view itself: no request goes
     # through SpecTree, the intake's least of all.
-    from service.web.api import comments
+    from service.web.api.comments import intake
 
-    assert app.view_functions["comments.create"] is comments.create
-    assert not hasattr(comments.create, "__wrapped__")
+    assert app.view_functions["comments.create"] is intake.create
+    assert not hasattr(intake.create, "__wrapped__")
 
 
 def test_every_path_and_method_is_in_the_document(app: Flask) -> None:
