@@ -50,6 +50,7 @@ SCRIPTS = (
     Script("overload", ("--seconds", "5")),
     Script("learning", needs_dataset=True),
     Script("campaign_memory"),
+    Script("site_memory", needs_dataset=True),
     Script("fuzz_api", ("--max-examples", "50")),
     Script("privacy_purge", ("--comments", "20000")),
     Script("soak", soak=True),

@@ -301,7 +301,9 @@ def main() -> None:
             after_model = base_model  # the guard refused every update
         else:
             entry = registry.get(current)
-            after_model = load_model_bytes(entry.data, entry.card, source=f"redis:{current}")
+            after_model = load_model_bytes(
+                entry.data, entry.card, source=f"redis:{current}", base=base_model
+            )
         before = figures(base_model, rest_comments, y_rest)
         after = figures(after_model, rest_comments, y_rest)
 

@@ -11,9 +11,11 @@ Public surface::
     model.thresholds                     # Thresholds(publish_below=..., spam_above=...)
     model.features(comments)             # hashed feature vectors (numbers, no text)
     sited = model.with_layer(SiteLayer().fit(X, y, base_p), card)   # a site's layer on top
+                                         # (shares model's pipeline and scorer: no copy)
     save_model(newer, "models/model.skops")
     data, card = dump_model_bytes(newer)     # the same, as bytes (e.g. to keep in Redis)
     same = load_model_bytes(data, card)      # with the checks of load_model
+    site = load_model_bytes(*dump_model_bytes(sited), base=model)  # stored as its layer alone
 
     index = CampaignIndex()                  # campaign memory: near-duplicates of spam
     index.add("c1", campaign_signature(marked_text), 1)

@@ -5,6 +5,13 @@ A model ``NAME.skops`` has its card ``NAME_card.json`` beside it (so the default
 names the installed scikit-learn version; the file's SHA-256 matches the card (a file
 changed after saving is refused); the file is a skops archive (a pickle is refused); it
 holds only allow-listed types. No code from the file runs before those checks pass.
+
+A site's model is stored as its layer only (``{"site_layer": ..., "base_fingerprint":
+...}``): it loads onto the base model it was trained on (``base=``), whose fingerprint
+(:func:`classifier._model.fingerprint`) must match, and shares that base in memory.
+Site models stored before (the base's pipeline and the layer in one archive) still
+load; given their base, they share it too (the archived pipeline is checked to be the
+same and then dropped).
 """
 
 from __future__ import annotations
@@ -163,10 +170,16 @@ def dump_model_bytes(
         The skops bytes and the model card.
     """
     stored: Pipeline | dict[str, Any] = model.pipeline
-    if model.layer is not None:  # a site's model: the base and its layer, one archive
-        stored = {"pipeline": model.pipeline, "site_layer": model.layer}
-    payload = _deterministic_dumps(stored)
     card = dict(model.card)
+    if model.layer is not None:  # a site's model: its layer, and which base it goes on
+        base = model.base_fingerprint
+        stored = {"site_layer": model.layer, "base_fingerprint": base}
+        card["site_layer"] = {
+            **card.get("site_layer", {}),
+            "stored": "layer only: loads onto the base model of base_fingerprint",
+            "base_fingerprint": base,
+        }
+    payload = _deterministic_dumps(stored)
     card.update(card_extra or {})
     card["libraries"] = library_versions()
     card["sha256"] = hashlib.sha256(payload).hexdigest()
@@ -226,7 +239,9 @@ def _refuse_non_skops(payload: bytes, where: str) -> None:
         raise UntrustedModelError(f"{where}: refused, the file is {kind} (only skops files load)")
 
 
-def _load_checked(payload: bytes, card: dict[str, Any], where: str) -> SpamModel:
+def _load_checked(
+    payload: bytes, card: dict[str, Any], where: str, base: SpamModel | None
+) -> SpamModel:
     """The checks every model passes, from a file or from bytes, before any of it runs."""
     made_with = str(card["libraries"].get("scikit-learn"))
     if made_with != sklearn.__version__:
@@ -251,29 +266,65 @@ def _load_checked(payload: bytes, card: dict[str, Any], where: str) -> SpamModel
         raise UntrustedModelError(
             f"{where}: refused, not a valid skops model ({type(exc).__name__})"
         ) from None
-    layer = None
     if isinstance(loaded, dict):
-        layer = loaded.get("site_layer")
-        loaded = loaded.get("pipeline")
-        if not isinstance(layer, SiteLayer):
-            raise UntrustedModelError(f"{where}: refused, the file holds no valid site layer")
+        return _site_model(loaded, card, where, base)
     if not isinstance(loaded, Pipeline) or "classifier" not in loaded.named_steps:
         raise UntrustedModelError(f"{where}: refused, the file does not hold a commentgate model")
-    return SpamModel(loaded, card, layer)
+    return SpamModel(loaded, card)
 
 
-def load_model(path: str | Path | None = None) -> SpamModel:
+def _site_model(
+    loaded: dict[str, Any], card: dict[str, Any], where: str, base: SpamModel | None
+) -> SpamModel:
+    """A site's model from its archive: its layer on ``base`` (shared, never copied).
+
+    A layer-only archive needs its base. An archive of the earlier layout (the base's
+    pipeline beside the layer) loads onto ``base`` when its pipeline is that base's, and
+    else on its own pipeline, as before.
+    """
+    layer = loaded.get("site_layer")
+    if not isinstance(layer, SiteLayer):
+        raise UntrustedModelError(f"{where}: refused, the file holds no valid site layer")
+    pipeline = loaded.get("pipeline")
+    if pipeline is not None:  # the earlier layout: a copy of the base in every site model
+        if not isinstance(pipeline, Pipeline) or "classifier" not in pipeline.named_steps:
+            raise UntrustedModelError(f"{where}: refused, the file holds no commentgate model")
+        if base is not None and fingerprint(pipeline) == base.base_fingerprint:
+            return base.with_layer(layer, card)
+        return SpamModel(pipeline, card, layer)
+    wanted = loaded.get("base_fingerprint")
+    if base is None:
+        raise ModelLoadError(
+            f"{where}: a site model holds its layer only; load it onto its base model "
+            f"(fingerprint {wanted})"
+        )
+    if wanted != base.base_fingerprint:
+        raise IncompatibleModelError(
+            f"{where}: the site layer was trained on the base model of fingerprint {wanted}, "
+            f"not on {base.version} ({base.base_fingerprint})"
+        )
+    try:
+        return base.with_layer(layer, card)
+    except ValueError as exc:
+        raise IncompatibleModelError(f"{where}: {exc}") from None
+
+
+def load_model(path: str | Path | None = None, *, base: SpamModel | None = None) -> SpamModel:
     """Load a model and its card, refusing anything that is not a clean skops file.
 
     Args:
         path: The ``.skops`` file; ``None`` for :data:`DEFAULT_MODEL_PATH`.
+        base: The base model a site model loads onto (a site model file holds only its
+            layer; see the module docstring).
 
     Returns:
         The loaded model.
 
     Raises:
-        ModelLoadError: The file or its card is missing or unreadable.
-        IncompatibleModelError: The model was made with another scikit-learn version.
+        ModelLoadError: The file or its card is missing or unreadable, or a site model
+            has no ``base``.
+        IncompatibleModelError: The model was made with another scikit-learn version, or
+            a site model was trained on another base.
         UntrustedModelError: The file is a pickle, corrupt, modified, or holds other types.
     """
     path = Path(path) if path is not None else DEFAULT_MODEL_PATH
@@ -281,28 +332,37 @@ def load_model(path: str | Path | None = None) -> SpamModel:
         raise ModelLoadError(f"{path}: no such model file")
     payload = path.read_bytes()
     _refuse_non_skops(payload, str(path))
-    model = _load_checked(payload, _read_card(path), str(path))
+    model = _load_checked(payload, _read_card(path), str(path), base)
     logger.debug("loaded model %s from %s", model.version, path)
     return model
 
 
-def load_model_bytes(data: bytes, card: dict[str, Any], *, source: str = "bytes") -> SpamModel:
+def load_model_bytes(
+    data: bytes,
+    card: dict[str, Any],
+    *,
+    source: str = "bytes",
+    base: SpamModel | None = None,
+) -> SpamModel:
     """Load a model from skops bytes and its card, with exactly the checks of :func:`load_model`.
 
     Args:
         data: The skops bytes (e.g. from :func:`dump_model_bytes`, kept in Redis).
         card: The model card that came with them (its SHA-256 must match ``data``).
         source: Where the bytes come from, for messages (e.g. ``redis:VERSION``).
+        base: The base model a site model loads onto and shares (required for a site
+            model stored as its layer only).
 
     Returns:
         The loaded model.
 
     Raises:
-        ModelLoadError: The card lacks required fields.
-        IncompatibleModelError: The model was made with another scikit-learn version.
+        ModelLoadError: The card lacks required fields, or a site model has no ``base``.
+        IncompatibleModelError: The model was made with another scikit-learn version, or
+            a site model was trained on another base.
         UntrustedModelError: The bytes are a pickle, corrupt, modified, or hold other types.
     """
     _refuse_non_skops(data, source)
-    model = _load_checked(data, _check_card(card, source), source)
+    model = _load_checked(data, _check_card(card, source), source, base)
     logger.info("loaded model %s from %s", model.version, source)
     return model

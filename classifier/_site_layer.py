@@ -13,6 +13,11 @@ The base model knows the sources it was trained on; a site's moderators know the
 
 A combiner whose weight on the base is negative means the labels rank comments against
 the base model: :attr:`SiteLayer.contradicts_base` lets the caller refuse such a layer.
+
+A layer costs what the site taught it: the head, trained by SGD from zero with an L2
+penalty (a scaling), has weights only on the features present in the site's labels, so
+it keeps those (``head_indices_``, sorted, and ``head_values_``) and never a vector over
+the whole hashed space but for the length of one product (:func:`sparse_dot`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import StratifiedKFold
 
-__all__ = ["MIN_LABELS_PER_CLASS", "SiteLayer", "base_log_odds"]
+__all__ = ["MIN_LABELS_PER_CLASS", "SiteLayer", "base_log_odds", "sparse_dot"]
 
 #: A site needs at least this many labels of each class before it gets a layer.
 MIN_LABELS_PER_CLASS = 5
@@ -40,6 +45,28 @@ Array = npt.NDArray[Any]
 def base_log_odds(probability: Array) -> npt.NDArray[np.float64]:
     """The base model's calibrated log-odds, clipped so that 0 and 1 stay finite."""
     return np.asarray(logit(np.clip(probability, _EPS, 1 - _EPS)), dtype=np.float64)
+
+
+def sparse_dot(X: Any, indices: Array, values: Array, width: int) -> npt.NDArray[np.float64]:  # noqa: N803
+    """``X @ w`` for the weight vector ``w`` of ``width`` that is ``values`` at ``indices``.
+
+    ``w`` is laid out for this one product and dropped after it (about 0.1 ms and 2 MB
+    per 262,144 columns): a layer keeps its weights sparse between products. The product
+    is scipy's own with the dense vector, so its sums are those of a layer that kept
+    ``w``, to the bit.
+
+    Args:
+        X: Feature vectors (sparse or dense), ``width`` columns.
+        indices: Column indices of the non-zero weights.
+        values: The weights at ``indices``.
+        width: The number of columns.
+
+    Returns:
+        One value per row of ``X``.
+    """
+    weights = np.zeros(width, dtype=np.float64)
+    weights[indices] = values
+    return np.asarray(X @ weights, dtype=np.float64).ravel()
 
 
 class SiteLayer(BaseEstimator):  # type: ignore[misc]
@@ -141,14 +168,18 @@ class SiteLayer(BaseEstimator):  # type: ignore[misc]
         return bool(self.combiner_coef_[0] < 0)
 
     def head_coef(self) -> npt.NDArray[np.float64]:
-        """The head's weights over the whole feature space (zero where the site had none)."""
+        """The head's weights over the whole feature space (zero where the site had none).
+
+        A dense copy the size of the feature space: nothing keeps one.
+        """
         coef = np.zeros(self.n_features_in_, dtype=np.float64)
         coef[self.head_indices_] = self.head_values_
         return coef
 
     def head_decision(self, X: Any) -> npt.NDArray[np.float64]:  # noqa: N803
-        """The head's decision value of feature vectors."""
-        return np.asarray(X @ self.head_coef()).ravel() + self.head_intercept_
+        """The head's decision value of feature vectors (from its sparse weights)."""
+        head = sparse_dot(X, self.head_indices_, self.head_values_, self.n_features_in_)
+        return head + self.head_intercept_
 
     def combine(self, base_probability: Array, head_decision: Array) -> npt.NDArray[np.float64]:
         """The site's spam probability from the base probability and the head's decision."""

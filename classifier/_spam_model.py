@@ -1,4 +1,10 @@
-"""The loaded model: base pipeline, optional site layer, card, and the fast scorer."""
+"""The loaded model: base pipeline, optional site layer, card, and the fast scorer.
+
+A site's model is its base model with a layer on top (:meth:`SpamModel.with_layer`): it
+shares the base's pipeline and scorer (the dense coefficients of the base and its views)
+and adds only the layer's sparse head, so a process holding many sites' models holds one
+base.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ from sklearn.pipeline import Pipeline
 
 from classifier._features import CommentInput, to_records
 from classifier._model import CalibratedSGDClassifier, Thresholds, fingerprint
-from classifier._site_layer import SiteLayer
+from classifier._site_layer import SiteLayer, sparse_dot
 
 __all__ = ["Assessment", "SpamModel"]
 
@@ -59,11 +65,21 @@ class SpamModel:
     def __init__(
         self, pipeline: Pipeline, card: dict[str, Any], layer: SiteLayer | None = None
     ) -> None:
+        self._setup(pipeline, card, layer, _LinearScorer(pipeline))
+
+    def _setup(
+        self,
+        pipeline: Pipeline,
+        card: dict[str, Any],
+        layer: SiteLayer | None,
+        scorer: _LinearScorer,
+    ) -> None:
         self.pipeline = pipeline
         self.card = card
         self.layer = layer
         self._classifier: CalibratedSGDClassifier = pipeline.named_steps["classifier"]
-        self._scorer = _LinearScorer(pipeline, layer)
+        self._scorer = scorer
+        self._head = None if layer is None else _SiteHead(layer, scorer)
         thresholds = card.get("thresholds", {})
         views = thresholds.get("views", {})
         self._view_cuts = np.asarray(
@@ -98,6 +114,15 @@ class SpamModel:
         params = Pipeline(self.pipeline.steps[:-1]).get_params(deep=True)
         described = sorted((k, repr(v)) for k, v in params.items() if "__" in k)
         return hashlib.sha256(repr(described).encode()).hexdigest()[:12]
+
+    @functools.cached_property
+    def base_fingerprint(self) -> str:
+        """Digest of the base pipeline's learnt numbers: what a site layer is stored against.
+
+        A site model stores its layer only (:func:`classifier.dump_model_bytes`) and loads
+        onto the base model whose fingerprint matches.
+        """
+        return fingerprint(self.pipeline)
 
     @property
     def n_features(self) -> int:
@@ -134,11 +159,11 @@ class SpamModel:
         if not comments:
             empty = np.zeros(0, dtype=np.float64)
             return Assessment(empty, empty, np.zeros(0, dtype=bool))
-        return self._assess_decisions(self._scorer.decisions(to_records(comments)))
+        return self._assess_decisions(self._scorer.decisions(to_records(comments), self._head))
 
     def assess_features(self, features: Any) -> Assessment:
         """Like :meth:`assess`, from feature vectors (a site's history, the reference set)."""
-        return self._assess_decisions(self._scorer.decisions_of_features(features))
+        return self._assess_decisions(self._scorer.decisions_of_features(features, self._head))
 
     def _assess_decisions(self, decisions: npt.NDArray[np.float64]) -> Assessment:
         base = self._classifier.calibrate(decisions[:, 0])
@@ -152,8 +177,21 @@ class SpamModel:
         return Assessment(probability, base, agree)
 
     def with_layer(self, layer: SiteLayer, card: dict[str, Any]) -> SpamModel:
-        """This base model with a site layer on top, described by ``card``."""
-        return SpamModel(self.pipeline, card, layer)
+        """This base model with a site layer on top, described by ``card``.
+
+        The site model shares this model's pipeline and scorer (nothing of the base is
+        copied): it costs its layer's weights only.
+
+        Raises:
+            ValueError: The layer was fitted on another feature width.
+        """
+        site = SpamModel.__new__(SpamModel)
+        site._setup(self.pipeline, card, layer, self._scorer)
+        return site
+
+    def shares_base_with(self, other: SpamModel) -> bool:
+        """Whether both models score with the same base in memory (one pipeline, one scorer)."""
+        return self.pipeline is other.pipeline and self._scorer is other._scorer
 
     def updated(
         self,
@@ -215,32 +253,31 @@ class _LinearScorer:
     """Every head's decision value in one pass, without scikit-learn's per-call overhead.
 
     The heads are linear, so each decision value is the sum over feature blocks of
-    ``weight * (block @ coef[block slice])`` plus an intercept; the coefficients of all
-    heads (the base, its views, the site's head) sit side by side in one matrix, so each
-    block is multiplied once. This skips the column transformer's stacking and input
-    validation, which dominate the cost of scoring one comment. Column 0 equals
-    ``pipeline.decision_function`` (checked by the tests).
+    ``weight * (block @ coef[block slice])`` plus an intercept; the coefficients of the
+    base and its views sit side by side in one dense matrix, so each block is multiplied
+    once. A site's head (:class:`_SiteHead`) is added from its sparse weights on the
+    same blocks, so one scorer serves the base and every site model on it. This skips
+    the column transformer's stacking and input validation, which dominate the cost of
+    scoring one comment. Column 0 equals ``pipeline.decision_function`` (checked by the
+    tests).
     """
 
-    def __init__(self, pipeline: Pipeline, layer: SiteLayer | None) -> None:
+    def __init__(self, pipeline: Pipeline) -> None:
         self._normaliser = pipeline.named_steps["normalise"]
         columns: ColumnTransformer = pipeline.named_steps["features"]
         classifier: CalibratedSGDClassifier = pipeline.named_steps["classifier"]
-        width = int(classifier.estimator_.coef_.size)
+        self.width = int(classifier.estimator_.coef_.size)
         self.view_heads: tuple[tuple[str, int, int, CalibratedSGDClassifier], ...] = getattr(
             classifier, "view_heads_", ()
         )
-        heads = 1 + len(self.view_heads) + (layer is not None)
-        coef = np.zeros((width, heads), dtype=np.float64)
+        heads = 1 + len(self.view_heads)
+        coef = np.zeros((self.width, heads), dtype=np.float64)
         intercept = np.zeros(heads, dtype=np.float64)
         coef[:, 0] = classifier.estimator_.coef_.ravel()
         intercept[0] = float(classifier.estimator_.intercept_[0])
         for column, (_, start, stop, head) in enumerate(self.view_heads, start=1):
             coef[start:stop, column] = head.estimator_.coef_.ravel()
             intercept[column] = float(head.estimator_.intercept_[0])
-        if layer is not None:
-            coef[:, -1] = layer.head_coef()
-            intercept[-1] = layer.head_intercept_
         self._coef, self._intercept = coef, intercept
         weights = columns.transformer_weights or {}
         empty = self._normaliser.transform(to_records([CommentInput("")]))
@@ -253,22 +290,89 @@ class _LinearScorer:
             part = slice(offset, offset + block_width)
             self._blocks.append((transformer, column, float(weights.get(name, 1.0)), part))
             offset += block_width
-        if offset != width:
-            raise ValueError(f"feature width {offset} differs from the model's {width}")
+        if offset != self.width:
+            raise ValueError(f"feature width {offset} differs from the model's {self.width}")
 
-    def decisions(self, records: npt.NDArray[np.object_]) -> npt.NDArray[np.float64]:
+    @property
+    def parts(self) -> list[slice]:
+        """Each feature block's columns, in order."""
+        return [part for *_, part in self._blocks]
+
+    def _start(self, rows: int, head: _SiteHead | None) -> npt.NDArray[np.float64]:
+        """The intercepts, one row per comment (and the site head's last)."""
+        if head is None:
+            return np.tile(self._intercept, (rows, 1))
+        return np.tile(np.append(self._intercept, head.intercept), (rows, 1))
+
+    def decisions(
+        self, records: npt.NDArray[np.object_], head: _SiteHead | None = None
+    ) -> npt.NDArray[np.float64]:
         """Decision values of raw records, one column per head (base, views, site)."""
         columns = self._normaliser.transform(records)
-        total = np.tile(self._intercept, (records.shape[0], 1))
+        total = self._start(records.shape[0], head)
+        shared = len(self._intercept)
         with config_context(skip_parameter_validation=True, assume_finite=True):
-            for transformer, column, weight, part in self._blocks:
+            for index, (transformer, column, weight, part) in enumerate(self._blocks):
                 values = columns[:, column]
                 if not any(values):
                     continue  # an empty block (e.g. no author fields) adds nothing
                 block = transformer.transform(values)
-                total += weight * np.asarray(block @ self._coef[part])
+                total[:, :shared] += weight * np.asarray(block @ self._coef[part])
+                share = None if head is None else head.decision_of_block(index, block)
+                if share is not None:
+                    total[:, shared] += weight * share
         return total
 
-    def decisions_of_features(self, features: Any) -> npt.NDArray[np.float64]:
+    def decisions_of_features(
+        self, features: Any, head: _SiteHead | None = None
+    ) -> npt.NDArray[np.float64]:
         """Decision values of feature vectors (already weighted per block)."""
-        return np.asarray(features @ self._coef) + self._intercept
+        total = self._start(features.shape[0], head)
+        shared = len(self._intercept)
+        total[:, :shared] += np.asarray(features @ self._coef)
+        if head is not None:
+            layer = head.layer
+            total[:, shared] += sparse_dot(
+                features, layer.head_indices_, layer.head_values_, self.width
+            )
+        return total
+
+
+class _SiteHead:
+    """Where a site layer's head weights fall in each of the scorer's feature blocks.
+
+    Holds slices of the layer's own arrays (no copies) and their block's first column.
+
+    Args:
+        layer: The fitted site layer.
+        scorer: The base model's scorer.
+
+    Raises:
+        ValueError: The layer was fitted on another feature width.
+    """
+
+    def __init__(self, layer: SiteLayer, scorer: _LinearScorer) -> None:
+        if int(layer.n_features_in_) != scorer.width:
+            raise ValueError(
+                f"the site layer has {layer.n_features_in_} features, its base model {scorer.width}"
+            )
+        self.layer = layer
+        self.intercept = float(layer.head_intercept_)
+        self._parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], int, int]] = []
+        for part in scorer.parts:
+            low, high = np.searchsorted(layer.head_indices_, [part.start, part.stop])
+            self._parts.append(
+                (
+                    layer.head_indices_[low:high],
+                    layer.head_values_[low:high],
+                    part.start,
+                    part.stop - part.start,
+                )
+            )
+
+    def decision_of_block(self, index: int, block: Any) -> npt.NDArray[np.float64] | None:
+        """The head's share of the decision from one feature block (``None``: it has none)."""
+        indices, values, start, width = self._parts[index]
+        if not len(indices):
+            return None
+        return sparse_dot(block, indices - start, values, width)

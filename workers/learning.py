@@ -267,9 +267,14 @@ def _update(rt: WorkerRuntime, site: str) -> dict[str, Any]:
 
 
 def _register_base(rt: WorkerRuntime, registry: ModelRegistry) -> SpamModel:
-    """The shared base model, registered so that one can roll back to it."""
+    """The shared base model, registered so that one can roll back to it.
+
+    Only its card is stored: every worker holds the base, so a site's registry keeps no
+    copy of it (a copy registered before is deleted here, once).
+    """
     base = rt.models.base
     if not registry.exists(base.version):
-        data, card = dump_model_bytes(base)
-        registry.put(base.version, data, card, status=BASE)
+        registry.put(base.version, None, dict(base.card), status=BASE)
+    elif registry.drop_base_bytes(base.version):
+        logger.info("site %s: dropped its copy of base model %s", registry.site, base.version)
     return base

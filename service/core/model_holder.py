@@ -3,7 +3,9 @@
 The workers hold one, and so does the web process that answers the Akismet
 protocol's synchronous checks. The base model is loaded once per process, never per
 comment; :class:`ModelHolder` checks the registry's current version (one GET) when
-asked and loads a new version once per process.
+asked and loads a new version once per process. A site model loads onto the base
+(``load_model_bytes(..., base=)``): every site's model in a process shares the one base
+and costs only its layer.
 """
 
 from __future__ import annotations
@@ -88,7 +90,9 @@ class ModelHolder:
     def _load(self, version: str) -> SpamModel | None:
         try:
             stored = self.registry.get(version)
-            model = load_model_bytes(stored.data, stored.card, source=f"redis:{version}")
+            model = load_model_bytes(
+                stored.data, stored.card, source=f"redis:{version}", base=self.base
+            )
         except (ModelLoadError, UnknownVersionError, ValueError) as exc:
             logger.error("not switching to model %s: %s", version, exc)
             self._skipped.add(version)

@@ -7,14 +7,18 @@ checks as loading a file (skops allowlist, SHA-256 against the card, library ver
 Keys::
 
     cg:models:index          zset  version -> created (unix time)
-    cg:models:v:<version>    hash  skops (bytes; absent for a refused candidate),
-                                   card (JSON), created, status, promoted_at
+    cg:models:v:<version>    hash  skops (bytes; absent for a refused candidate and
+                                   for a base), card (JSON), created, status, promoted_at
     cg:models:current        the promoted version workers use (absent: their base model)
     cg:models:history        list of JSON events (promote, rollback), newest first
 
 Statuses: ``base`` (a worker's configured model, registered so that one can roll back
 to it), ``candidate`` (stored, about to be promoted), ``promoted`` (current now or
 earlier) and ``refused`` (the guard did not promote it; only its card is kept).
+
+A base is registered by its card alone: every process holds its base model and never
+reads a base's bytes from here, so a site's registry does not keep a copy of it
+(:meth:`ModelRegistry.drop_base_bytes` removes the copy registries kept before).
 """
 
 from __future__ import annotations
@@ -236,7 +240,8 @@ class ModelRegistry:
 
         Args:
             version: The model version (the card's ``model_version``).
-            data: The skops bytes, or ``None`` to keep only the card (a refused candidate).
+            data: The skops bytes, or ``None`` to keep only the card (a refused candidate,
+                a base).
             card: The model card, as written by :func:`classifier.dump_model_bytes`.
             status: ``base``, ``candidate`` or ``refused``.
 
@@ -295,7 +300,7 @@ class ModelRegistry:
             UnknownVersionError: No such version.
             NotRestorableError: Only the card of the version is kept (refused).
         """
-        key = self.version_key(self.check_version(version))
+        key = self.version_key(self.check_version(version))  # a base needs no bytes
         with self.client.pipeline() as pipe:
             while True:
                 try:
@@ -303,7 +308,7 @@ class ModelRegistry:
                     status = _text(cast(bytes | None, pipe.hget(key, "status")))
                     if status is None:
                         raise UnknownVersionError(version)
-                    if status == REFUSED or not pipe.hexists(key, "skops"):
+                    if status == REFUSED or (status != BASE and not pipe.hexists(key, "skops")):
                         raise NotRestorableError(
                             f"model version {version!r} was refused by the guard and "
                             "cannot be made current"
@@ -343,6 +348,27 @@ class ModelRegistry:
             NotRestorableError: The version was refused (never promoted).
         """
         return self.promote(version, actor=actor, action="rollback", note="rollback")
+
+    def drop_base_bytes(self, version: str) -> bool:
+        """Delete the bytes a base version was once registered with (its card stays).
+
+        Returns:
+            Whether there were bytes to delete (only ever for a version of status base).
+        """
+        key = self.version_key(self.check_version(version))
+        with self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)  # type: ignore[no-untyped-call]
+                    if pipe.hget(key, "status") != BASE.encode() or not pipe.hexists(key, "skops"):
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    pipe.hdel(key, "skops")
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
 
     def prune(self) -> builtins.list[str]:
         """Delete the oldest versions beyond ``keep``; never the current one or its base.

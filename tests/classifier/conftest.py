@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,3 +91,17 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def model(model_path: Path) -> SpamModel:
     return load_model(model_path)
+
+
+def legacy_site_bytes(model: SpamModel) -> tuple[bytes, dict[str, Any]]:
+    """A site model as ``dump_model_bytes`` stored it before: base pipeline and layer.
+
+    Production Redis holds site models in this layout; they must still load.
+    """
+    from classifier._persistence import _deterministic_dumps, library_versions
+
+    payload = _deterministic_dumps({"pipeline": model.pipeline, "site_layer": model.layer})
+    card = {**model.card, "libraries": library_versions()}
+    card["sha256"] = hashlib.sha256(payload).hexdigest()
+    card["size_bytes"] = len(payload)
+    return payload, card

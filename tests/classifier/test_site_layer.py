@@ -137,8 +137,9 @@ def test_a_site_layer_learns_the_site_and_round_trips(model: object) -> None:
     after = roc_auc_score(test_labels, site.predict_proba(test))
     assert after > 0.95
     data, card = dump_model_bytes(site)
-    loaded = load_model_bytes(data, card)
+    loaded = load_model_bytes(data, card, base=model)  # the layer alone, onto its base
     assert isinstance(loaded.layer, SiteLayer)
+    assert loaded.shares_base_with(model)
     np.testing.assert_allclose(loaded.predict_proba(test), site.predict_proba(test))
     verdict = judge_site_model(model, training, reference=None, max_drop=0.05)
     assert verdict.promote, verdict.refusals

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from rq.registry import ScheduledJobRegistry
 
 from classifier import CommentInput, dump_model_bytes, load_model, load_model_bytes
+from classifier._site_learning import train_site_model
 from classifier.exceptions import UntrustedModelError
 from service.cli.model import feedback_of, metrics_of
 from service.core.accounts import ModeratorStore, Role
@@ -29,7 +30,7 @@ from service.core.queues import LEARNING, Queues
 from service.core.site_labels import SiteLabels
 from service.core.store import Comment, CommentStatus, CommentStore, keys
 from service.core.store.keys import DEFAULT_SITE, learning_cursor, learning_scheduled
-from tests.classifier.conftest import synthetic
+from tests.classifier.conftest import legacy_site_bytes, synthetic
 from tests.conftest import new_comment
 from tests.workers.conftest import Workers, wait_for
 from workers import learning
@@ -175,10 +176,13 @@ def test_labels_train_a_site_model_that_is_promoted(
     assert reference["candidate"]["roc_auc"] >= reference["base"]["roc_auc"] - 0.05
     stored = {v.version: v for v in registry.list()}
     assert stored[BASE_VERSION].status == "base"  # registered, so one can roll back to it
+    assert stored[BASE_VERSION].size == 0  # by its card: every worker holds the base
     assert stored[version].status == "promoted"
+    assert 0 < stored[version].size < 1_000_000  # the layer alone, no copy of the base
     model = rt.models.refresh()[0]
     assert model.version == version
     assert model.layer is not None
+    assert model.shares_base_with(rt.models.base)
     assert learning.update_model()["status"] == "nothing_new"
 
     feedback(redis_client, 10, seed=3, prefix="d")  # the next update retrains on everything
@@ -343,6 +347,35 @@ def test_worker_switches_and_rolls_back_in_process(runtime: Any, redis_client: r
     assert rt.models.refresh()[0] is base
     registry.rollback(version, actor="test")
     assert rt.models.refresh()[0] is model  # kept in memory: no second load
+
+
+def test_site_models_stored_before_load_onto_the_base_and_its_copy_goes(
+    runtime: Any, redis_client: redis.Redis
+) -> None:
+    """Production Redis holds site models with a copy of the base, and a base's bytes."""
+    rt = runtime(**learn_settings())
+    base = rt.models.base
+    registry = ModelRegistry(redis_client)
+    data, card = dump_model_bytes(base)
+    registry.put(base.version, data, card, status="base")  # as registries kept it before
+    comments, labels = synthetic(30, seed=5)
+    trained = train_site_model(
+        base, base.features(comments), np.asarray(labels), np.ones(30), site=DEFAULT_SITE
+    ).model
+    old, old_card = legacy_site_bytes(trained)
+    registry.put(trained.version, old, old_card, status=CANDIDATE)
+    registry.promote(trained.version, actor="test")
+    model = rt.models.refresh()[0]
+    assert model.version == trained.version
+    assert model.shares_base_with(base)  # the archived copy was checked and dropped
+    probe = [CommentInput("cheap pills at x.example"), CommentInput("thanks, great post")]
+    np.testing.assert_array_equal(model.predict_proba(probe), trained.predict_proba(probe))
+    feedback(redis_client, 30)
+    assert learning.update_model()["status"] in ("promoted", "unchanged")
+    assert {v.version: v.size for v in registry.list()}[base.version] == 0
+    assert registry.card(base.version)["model_version"] == base.version
+    registry.rollback(base.version, actor="test")
+    assert rt.models.refresh()[0] is base
 
 
 def test_thresholds_from_settings_still_override_the_card(

@@ -101,3 +101,32 @@ def test_prune_keeps_the_newest_the_current_and_the_base(registry: ModelRegistry
 def test_lineage() -> None:
     assert lineage("cg-abc+udef") == "cg-abc"
     assert lineage("cg-abc") == "cg-abc"
+
+
+def test_a_base_registered_by_its_card_alone_can_be_rolled_back_to(
+    registry: ModelRegistry,
+) -> None:
+    """Every worker holds its base: a site's registry keeps its card, not a copy."""
+    assert registry.put("cg-a", None, card("cg-a"), status=BASE)
+    registry.put("cg-a+s1", b"layer", card("cg-a+s1"), status=CANDIDATE)
+    registry.promote("cg-a+s1", actor="learning")
+    assert registry.rollback("cg-a", actor="cli:ops") == "cg-a+s1"
+    assert registry.current() == "cg-a"
+    assert {v.version: v.size for v in registry.list()} == {"cg-a": 0, "cg-a+s1": 5}
+    registry.put("cg-a+s2", None, card("cg-a+s2"), status=REFUSED)
+    with pytest.raises(NotRestorableError):
+        registry.promote("cg-a+s2", actor="cli:ops")  # a refused card alone still cannot
+
+
+def test_the_copy_of_a_base_registered_before_is_dropped_once(registry: ModelRegistry) -> None:
+    registry.put("cg-a", b"base-bytes", card("cg-a"), status=BASE)
+    registry.put("cg-a+s1", b"layer", card("cg-a+s1"), status=CANDIDATE)
+    assert not registry.drop_base_bytes("cg-a+s1")  # only a base's bytes go
+    assert registry.drop_base_bytes("cg-a")
+    assert not registry.drop_base_bytes("cg-a")
+    assert registry.card("cg-a") == card("cg-a")
+    assert registry.get("cg-a+s1").data == b"layer"
+    with pytest.raises(UnknownVersionError):
+        registry.get("cg-a")
+    registry.promote("cg-a", actor="cli:ops")
+    assert registry.current() == "cg-a"
