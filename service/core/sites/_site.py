@@ -14,20 +14,6 @@ from limits import parse_many
 from service.core.settings import Settings
 from service.core.store.keys import DEFAULT_SITE
 
-__all__ = [
-    "AKISMET_KEY_PATTERN",
-    "KEY_PREFIX",
-    "NAME_PATTERN",
-    "OVERRIDABLE",
-    "Site",
-    "SiteError",
-    "check_origin",
-    "check_rate_limit",
-    "site_from_stored",
-    "site_key_digest",
-    "stored_form",
-]
-
 KEY_PREFIX = "cgs_"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 #: A site's Akismet key: what the WordPress plugin keeps of a key typed into its settings
