@@ -55,7 +55,11 @@ class Definition:
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 COMMENTS_RECEIVED = Definition(
-    "commentgate_comments_received", "Comment submissions by outcome.", "counter", ("outcome",)
+    "commentgate_comments_received",
+    "Comment submissions by site and outcome (site empty: refused before it was known).",
+    "counter",
+    ("site", "outcome"),
+    added=(("site", DEFAULT_SITE),),  # counted before sites: the default site's
 )
 DECISIONS = Definition(
     "commentgate_decisions",

@@ -161,7 +161,9 @@ class AdmissionGate:
         self._count_due = 0.0
         self._admit = client.register_script(ADMIT)
         self._metric = metrics.Metrics.counter_field(
-            metrics.COMMENTS_RECEIVED, outcome="unavailable"
+            metrics.COMMENTS_RECEIVED,
+            site="",
+            outcome="unavailable",  # before its site is read
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

@@ -75,8 +75,8 @@ def test_posts_over_the_admission_limit_get_503_with_retry_after(
         assert headers["Retry-After"] == str(SHED_RETRY_AFTER_SECONDS)
     # Counted like any other rejected submission; nothing was stored for them.
     counters = redis_client.hgetall("cg:metrics:counters")
-    assert counters[b"commentgate_comments_received|outcome=unavailable"] == b"4"
-    assert counters[b"commentgate_comments_received|outcome=accepted"] == b"1"
+    assert counters[b"commentgate_comments_received|site=|outcome=unavailable"] == b"4"
+    assert counters[b"commentgate_comments_received|site=default|outcome=accepted"] == b"1"
 
 
 def test_shed_browser_form_gets_a_page(

@@ -106,8 +106,14 @@ def values(family: Metric, suffix: str = "") -> dict[tuple[tuple[str, str], ...]
 def test_comments_received_by_outcome(families: dict[str, Metric]) -> None:
     family = families["commentgate_comments_received"]
     assert family.type == "counter"
-    by_outcome = {dict(k)["outcome"]: v for k, v in values(family, "_total").items()}
-    assert by_outcome == {"accepted": ACCEPTED, "captcha_invalid": 1, "invalid": 1}
+    by_outcome = {
+        (dict(k)["site"], dict(k)["outcome"]): v for k, v in values(family, "_total").items()
+    }
+    assert by_outcome == {
+        ("default", "accepted"): ACCEPTED,
+        ("default", "captcha_invalid"): 1,
+        ("", "invalid"): 1,  # refused before its site was known
+    }
 
 
 def test_decisions_by_site_status_and_reason(families: dict[str, Metric]) -> None:

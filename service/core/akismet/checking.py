@@ -190,8 +190,8 @@ class AkismetChecker:
         """Store a new comment of ``site`` with its decision, all in one MULTI/EXEC.
 
         The comment joins its status's queue (and its thread, when published), its
-        fingerprint points to it, the decision is counted, and its webhook event goes
-        to the outbox, as a worker's decision does.
+        fingerprint points to it, it is counted as received and its decision as
+        decided, and its webhook event goes to the outbox, as a worker's decision does.
         """
         comment = replace(
             decision.comment,
@@ -213,6 +213,10 @@ class AkismetChecker:
             pipe.set(
                 keys.akismet_fingerprint(comment.site, fingerprint), comment.id, ex=FINGERPRINT_TTL
             )
+            received = metrics.Metrics.counter_field(
+                metrics.COMMENTS_RECEIVED, site=comment.site, outcome="accepted"
+            )
+            pipe.hincrby(*received, 1)
             for reason in comment.reasons:
                 counter, field = metrics.Metrics.counter_field(
                     metrics.DECISIONS,

@@ -1,4 +1,4 @@
-"""The decisions counter's site label, and figures counted before it existed."""
+"""The counters' site label, and figures counted before it existed."""
 
 from __future__ import annotations
 
@@ -49,3 +49,23 @@ def test_histograms_still_parse(redis_client: redis.Redis) -> None:
     )
     counts = {s.name: s.value for s in family.samples if s.labels.get("le") in (None, "+Inf")}
     assert counts["commentgate_job_duration_seconds_count"] == 2
+
+
+def received(client: redis.Redis) -> dict[tuple[str, str], float]:
+    family = next(
+        f for f in RedisCollector(client).collect() if f.name == "commentgate_comments_received"
+    )
+    return {
+        (s.labels["site"], s.labels["outcome"]): s.value
+        for s in family.samples
+        if s.name.endswith("_total")
+    }
+
+
+def test_submissions_counted_before_sites_are_the_default_sites(
+    redis_client: redis.Redis,
+) -> None:
+    redis_client.hset(metrics.COUNTERS_KEY, "commentgate_comments_received|outcome=accepted", 7)
+    Metrics(redis_client).count(metrics.COMMENTS_RECEIVED, site="default", outcome="accepted")
+    Metrics(redis_client).count(metrics.COMMENTS_RECEIVED, site="", outcome="unavailable")
+    assert received(redis_client) == {("default", "accepted"): 8, ("", "unavailable"): 1}

@@ -25,7 +25,7 @@ from service.web.admission import (
     queue_wait_ms,
 )
 
-SHED_FIELD = b"commentgate_comments_received|outcome=unavailable"
+SHED_FIELD = b"commentgate_comments_received|site=|outcome=unavailable"
 
 
 class App:

@@ -21,6 +21,7 @@ from service.core.store import CommentStore, keys
 from service.core.store.lists import ListStore
 from service.web.akismet import THANKS
 from tests.conftest import auth
+from tests.service.core.test_metrics import received
 
 BLOG = "https://blog.example/"
 POST = "https://blog.example/2026/11/cache-sizing/"
@@ -145,6 +146,7 @@ def test_a_genuine_comment_is_false_and_published(
     listed = client.get("/api/v1/comments", query_string={"thread": POST, "site": "blog"})
     listed = listed.get_json()
     assert [c["id"] for c in listed["comments"]] == [comment.id]
+    assert received(redis_client) == {("blog", "accepted"): 1}  # as intake counts
 
 
 def test_spam_is_true_and_blatant_spam_may_be_discarded(
@@ -194,6 +196,7 @@ def test_a_test_call_is_answered_but_not_stored(
     assert response.get_data(as_text=True) == "true"
     assert "X-akismet-guid" not in response.headers
     assert redis_client.keys(keys.comment("*")) == []
+    assert received(redis_client) == {}
 
 
 def test_an_administrator_is_never_spam(

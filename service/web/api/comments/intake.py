@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -71,16 +72,24 @@ _OUTCOMES = {
 }
 #: Fields only a site's server may send, with its key: what it knows of the commenter.
 _FORWARDED = ("user_ip", "user_agent", "referrer")
-#: The counter the store adds an accepted comment to, in the same round trip.
-_ACCEPTED_COUNTER = metrics.Metrics.counter_field(metrics.COMMENTS_RECEIVED, outcome="accepted")
+
+
+@functools.lru_cache(maxsize=1024)
+def _accepted_counter(site: str) -> tuple[str, str]:
+    """The counter the store adds a site's accepted comment to, in the same round trip."""
+    return metrics.Metrics.counter_field(metrics.COMMENTS_RECEIVED, site=site, outcome="accepted")
 
 
 @bp.after_request
 def _count_rejected_submission(response: Response) -> Response:
-    # Accepted submissions are counted by the store, in the same round trip.
+    # Accepted submissions are counted by the store, in the same round trip. A refused
+    # one is counted under its site once that is known (an existing site, never a name
+    # the client sent and nothing checked): its key's, or the one intake resolved.
     if response.status_code >= 400 and request.endpoint == "comments.create":
         outcome = _OUTCOMES.get(g.get("problem_code") or "", "error")
-        services().metrics.count(metrics.COMMENTS_RECEIVED, outcome=outcome)
+        keyed: Site | None = g.get("site")
+        site = g.get("received_site") or (keyed.name if keyed is not None else "")
+        services().metrics.count(metrics.COMMENTS_RECEIVED, site=site, outcome=outcome)
     return response
 
 
@@ -151,7 +160,7 @@ def create() -> ResponseReturnValue:
         },
     )
     site: Site | None = request_g.get("site")  # set by a valid site key (service.web.sites)
-    site_name = _site_of(submission, site)
+    site_name = request_g.received_site = _site_of(submission, site)
     nonce: str | None = None
     too_fast = False
     if site is None or not site.verifies_own_challenge:
@@ -217,7 +226,7 @@ def create() -> ResponseReturnValue:
             comment,
             nonce=nonce,
             nonce_ttl=settings.captcha_ttl_seconds,
-            counter=_ACCEPTED_COUNTER,
+            counter=_accepted_counter(site_name),
         )
     except NonceSpentError:
         raise _captcha_failed("reused") from None

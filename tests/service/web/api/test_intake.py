@@ -317,4 +317,5 @@ def test_captcha_failures_are_counted_in_metrics(client: FlaskClient) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     assert 'commentgate_captcha_failures_total{reason="wrong_answer"} 1.0' in text
     assert 'commentgate_captcha_failures_total{reason="forged"} 1.0' in text
-    assert 'commentgate_comments_received_total{outcome="captcha_invalid"} 2.0' in text
+    received = 'commentgate_comments_received_total{outcome="captcha_invalid",site="default"} 2.0'
+    assert received in text

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from service.core.sites import SiteRegistry
 from service.core.store import CommentStatus, CommentStore
 from tests.conftest import new_comment
+from tests.service.core.test_metrics import received
 
 BLOG = "https://blog.example"
 
@@ -346,3 +347,23 @@ def test_threads_are_per_site(
         client.get("/api/v1/comments", query_string={"thread": "/t", "site": "Bad!"}).status_code
         == 422
     )
+
+
+def test_submissions_are_counted_per_site(
+    client: FlaskClient, blog_key: str, redis_client: redis.Redis
+) -> None:
+    assert site_post(client, blog_key).status_code == 202  # its server, with the key
+    browser = client.post(
+        "/api/v1/comments", json=new_comment(client, site="blog"), headers={"Origin": BLOG}
+    )
+    assert browser.status_code == 202
+    assert site_post(client, blog_key, captcha_answer="999").status_code == 422
+    assert client.post("/api/v1/comments", json=new_comment(client)).status_code == 202
+    named = new_comment(client, site="no-such-site")
+    assert client.post("/api/v1/comments", json=named).status_code == 422
+    assert received(redis_client) == {
+        ("blog", "accepted"): 2,
+        ("blog", "captcha_invalid"): 1,
+        ("default", "accepted"): 1,
+        ("", "invalid"): 1,  # a name nothing checked is never a label
+    }
