@@ -28,6 +28,7 @@ from benchmarks._common import (
     COMMENTGATE,
     free_port,
     fresh_redis,
+    percentile,
     processes,
     report,
     start,
@@ -35,11 +36,6 @@ from benchmarks._common import (
 )
 from service.core.queues import COMMENTS
 from service.core.store import keys
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def offer(url: str, rate: float, seconds: float) -> tuple[list[str], list[float], int]:

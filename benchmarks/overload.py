@@ -64,6 +64,7 @@ from benchmarks._common import (
     COMMENTGATE,
     free_port,
     fresh_redis,
+    percentile,
     processes,
     report,
     start,
@@ -161,14 +162,6 @@ def offer(
 ) -> list[Result]:
     """Post ``rate`` requests per second for ``seconds``, open loop; every result."""
     return asyncio.run(_offer(port, requests, rate, int(rate * seconds), keep_ids))
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0..1) of ``values``; NaN when empty."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # -- the benchmark ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import redis
 
 from benchmarks._common import SECRET, fresh_redis, report
 from service.core.privacy import Candidate, ClientDataPurge, pseudonym_key
-from service.core.store import keys
+from service.core.store import DECIDED_STATUSES, keys
 
 DAY = 86400
 
@@ -52,7 +52,7 @@ def seed(client: redis.Redis, count: int) -> None:
     with client.pipeline(transaction=False) as pipe:
         for i in range(count):
             comment_id = f"bench{i:09d}"
-            status = keys.DECIDED_STATUSES[i % 4]
+            status = DECIDED_STATUSES[i % 4].value
             at = created + i * 0.001
             pipe.hset(
                 keys.comment(comment_id),

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psutil
 import redis
 
-from benchmarks._common import COMMENTGATE, fresh_redis, processes, report, start
-from benchmarks.overload import Result, comment_requests, offer, percentile, serve
+from benchmarks._common import COMMENTGATE, fresh_redis, percentile, processes, report, start
+from benchmarks.overload import Result, comment_requests, offer, serve
 from service.core.queues import COMMENTS
 from service.core.store import keys
 
